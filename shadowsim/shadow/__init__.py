@@ -1,0 +1,1 @@
+"""Shadow instances: per-application forecasters, their registry and the accuracy feedback loop."""
