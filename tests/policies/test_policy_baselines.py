@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,7 @@ def test_predict_returns_a_member_of_the_action_space(name, mode, context, obs):
     policy = make_policy(name).bind(ctx)
     rng = np.random.default_rng(0)
     o = obs(rng.uniform(0.2, 1.5, (3, 4, 4)), priority=(0, 1, 2))
-    action, state = policy.predict(o, episode_start=True)
+    action, _state = policy.predict(o, episode_start=True)
     assert ctx.action_space.contains(action), (name, mode, action)
     # batched: a leading n_envs axis, one state per env
     batch = {k: np.stack([v, v]) for k, v in o.items()}
@@ -111,7 +113,7 @@ def test_vpa_target_is_p90_plus_margin_and_decays(context, obs):
         history.append(float(t[0, 0]))
     assert history[0] > 1.0  # one low sample does not move the P90
     assert history[-1] < 0.25  # after 6 half-lives the 1.0 samples weigh < 10%
-    assert all(a >= b for a, b in zip(history, history[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(history))
 
 
 def test_vpa_updater_only_acts_out_of_bounds(context, obs):
@@ -200,8 +202,8 @@ def test_state_continues_without_threading_and_resets_on_episode_start(context, 
     np.testing.assert_allclose(a_held, a_high)
     a_reset, _ = policy.predict(low, episode_start=True)  # a new episode forgets it
     np.testing.assert_allclose(a_reset, 0.5, rtol=1e-6)
+    batch = {k: np.stack([v, v]) for k, v in low.items()}
     with pytest.raises(PolicyError, match="list of 2 states"):
-        batch = {k: np.stack([v, v]) for k, v in low.items()}
         policy.predict(batch, state=["only one"])
 
 

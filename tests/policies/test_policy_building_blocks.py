@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 import pytest
-from statistics import NormalDist
 
 from shadowsim.errors import ConfigError, UnknownNameError
 from shadowsim_policies import POLICIES, make_policy
@@ -47,7 +48,8 @@ def test_view_names_missing_key_and_bad_shape(obs):
 def test_split_batch(obs):
     a, b = obs(np.ones((2, 3, 4))), obs(2 * np.ones((2, 3, 4)))
     batch = {k: np.stack([a[k], b[k]]) for k in a}
-    assert is_batched(batch) and not is_batched(a)
+    assert is_batched(batch)
+    assert not is_batched(a)
     parts = split_batch(batch)
     assert len(parts) == 2
     np.testing.assert_array_equal(parts[1]["usage"], b["usage"])
@@ -115,12 +117,12 @@ def test_histogram_decay_per_resource_and_empty():
 def test_config_checks_name_the_key():
     with pytest.raises(ConfigError, match=r"policy.tolerence.*Did you mean 'tolerance'"):
         make_policy("hpa", tolerence=0.2)
-    with pytest.raises(ConfigError, match="policy.target_utilization"):
+    with pytest.raises(ConfigError, match=r"policy\.target_utilization"):
         HpaConfig(target_utilization=(0.7, 0.7))
-    with pytest.raises(ConfigError, match="policy.target_utilization"):
+    with pytest.raises(ConfigError, match=r"policy\.target_utilization"):
         HpaConfig(target_utilization=1.5)
     assert HpaConfig(target_utilization=0.5).target_utilization == (0.5,) * 4
-    with pytest.raises(ConfigError, match="policy.quantile"):
+    with pytest.raises(ConfigError, match=r"policy\.quantile"):
         ShadowConfig(quantile=(0.5, 0.9, 1.2))
     with pytest.raises(ConfigError, match=r"Did you mean 'always'"):
         VpaConfig(update_mode="alwys")
