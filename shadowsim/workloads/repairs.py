@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass
@@ -21,6 +25,24 @@ class RepairReport:
         """Record ``count`` repairs of ``kind`` on ``app_id`` (zero counts are ignored)."""
         if count:
             self.per_app.setdefault(app_id, Counter())[kind] += int(count)
+
+    def add_counts(
+        self,
+        app_ids: Sequence[str],
+        app: NDArray[np.integer],
+        counts: NDArray[np.integer] | NDArray[np.bool_],
+        kind: str,
+    ) -> None:
+        """Vectorised :meth:`add`: ``counts[i]`` repairs of ``kind`` on ``app_ids[app[i]]``.
+
+        ``app`` may repeat (one entry per row of a trace); a boolean ``counts`` counts 1 per
+        True.
+        """
+        totals = np.bincount(
+            app, weights=np.asarray(counts, dtype=np.float64), minlength=len(app_ids)
+        )
+        for i in np.flatnonzero(totals):
+            self.add(app_ids[int(i)], kind, int(totals[i]))
 
     def merge(self, other: RepairReport) -> RepairReport:
         """Add every count of ``other`` into this report and return self."""
