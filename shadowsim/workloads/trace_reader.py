@@ -173,5 +173,5 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
 
 def first_apps(app_ids: Sequence[str], max_apps: int | None) -> list[str]:
     """The distinct ``app_ids`` in natural order, cut to the first ``max_apps``."""
-    ordered = sorted(set(app_ids), key=natural_key)
+    ordered = sorted({str(app) for app in app_ids}, key=natural_key)
     return ordered if max_apps is None else ordered[:max_apps]
