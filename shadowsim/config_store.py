@@ -167,7 +167,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
             return tuple(_convert(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
         if args and len(args) != len(value):
             raise ConfigError(key, f"expected {len(args)} values, got {len(value)}")
-        return tuple(_convert(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        pairs = enumerate(zip(args, value, strict=True))
+        return tuple(_convert(a, v, f"{key}[{i}]") for i, (a, v) in pairs)
     if origin is list:
         (arg,) = typing.get_args(tp) or (Any,)
         return [_convert(arg, v, f"{key}[{i}]") for i, v in enumerate(value)]
