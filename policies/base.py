@@ -137,7 +137,7 @@ def context_from_env(env: Any) -> PolicyContext:
 class Policy(ABC):
     """Base class of allocation policies (baselines and trained agents).
 
-    Class attributes:
+    Class attributes (a trained agent sets the first three per instance):
         name: The catalog name (e.g. ``"hpa"``).
         action_mode: The action mode the policy emits natively (baselines that think in
             targets prefer CONTINUOUS; they drive either mode through ``encode_targets``).
@@ -146,9 +146,9 @@ class Policy(ABC):
             built with OracleForecasts).
     """
 
-    name: ClassVar[str] = ""
-    action_mode: ClassVar[ActionMode] = ActionMode.CONTINUOUS
-    observation_version: ClassVar[str] = "1"
+    name: str = ""
+    action_mode: ActionMode = ActionMode.CONTINUOUS
+    observation_version: str = "1"  # the layout the baselines were written for
     needs_oracle: ClassVar[bool] = False
 
     def __init__(self) -> None:

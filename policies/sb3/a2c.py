@@ -1,0 +1,79 @@
+"""A2C (stable-baselines3) on the cluster env: hyper-parameters and catalog entry ``a2c``.
+
+Works with both action modes and the Dict observation (``MultiInputPolicy``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from stable_baselines3 import A2C
+from stable_baselines3.common.policies import MultiInputActorCriticPolicy
+
+from shadowsim_policies.policy_config import freeze, number
+from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
+from shadowsim_policies.sb3.network import check_arch
+
+
+@dataclass(frozen=True)
+class A2cConfig:
+    """A2C hyper-parameters (SB3 names and meanings).
+
+    Attributes:
+        learning_rate: RMSprop step size.
+        n_steps: Env steps per env and update.
+        gamma: Discount factor.
+        gae_lambda: GAE lambda (1.0 = classic advantage).
+        ent_coef: Entropy bonus.
+        vf_coef: Value loss weight.
+        max_grad_norm: Gradient clipping.
+        normalize_advantage: Normalise advantages per update.
+        net_arch: Hidden layer sizes of the policy and value networks.
+        activation: Activation function name (tanh, relu, elu).
+    """
+
+    learning_rate: float = 7e-4
+    n_steps: int = 16
+    gamma: float = 0.99
+    gae_lambda: float = 1.0
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    normalize_advantage: bool = False
+    net_arch: tuple[int, ...] = (128, 128)
+    activation: Activation = Activation.TANH
+
+    def __post_init__(self) -> None:
+        freeze(
+            self,
+            learning_rate=number("learning_rate", self.learning_rate, low=0.0, low_open=True),
+            n_steps=int(number("n_steps", self.n_steps, low=1)),
+            gamma=number("gamma", self.gamma, low=0.0, high=1.0),
+            gae_lambda=number("gae_lambda", self.gae_lambda, low=0.0, high=1.0),
+            ent_coef=number("ent_coef", self.ent_coef, low=0.0),
+            vf_coef=number("vf_coef", self.vf_coef, low=0.0),
+            max_grad_norm=number("max_grad_norm", self.max_grad_norm, low=0.0, low_open=True),
+            normalize_advantage=bool(self.normalize_advantage),
+            net_arch=check_arch(self.net_arch),
+            activation=Activation.parse(self.activation),
+        )
+
+    def model_kwargs(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["net_arch"], out["activation"]
+        return out
+
+    def policy_kwargs(self) -> dict[str, Any]:
+        arch = list(self.net_arch)
+        return {"net_arch": {"pi": arch, "vf": arch}, "activation_fn": self.activation.module}
+
+
+A2C_ALGORITHM = Algorithm(
+    name="a2c",
+    model_class=A2C,
+    policy_alias="MultiInputPolicy",
+    policy_class=MultiInputActorCriticPolicy,
+    config_class=A2cConfig,
+)
+ALGORITHMS.add("a2c", A2C_ALGORITHM)

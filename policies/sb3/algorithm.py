@@ -1,0 +1,110 @@
+"""The stable-baselines3 algorithms shadowsim trains, as catalog entries.
+
+An :class:`Algorithm` ties together what training and loading need: the SB3 model class, the
+policy class that is rebuilt (without pickle) when loading, the hyper-parameter dataclass
+(one per algorithm module, e.g. :class:`~shadowsim_policies.sb3.ppo.PpoConfig`), and an
+optional adapter when the algorithm needs a different action space than the env's (DQN).
+
+Hyper-parameter dataclasses implement :class:`Hyperparameters`: ``model_kwargs()`` for the SB3
+constructor (without the policy) and ``policy_kwargs()`` (network shape); both are derived
+from plain JSON-able fields, so the saved metadata rebuilds the network exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+import gymnasium as gym
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from torch import nn
+
+from shadowsim.catalog import Catalog
+from shadowsim.errors import ConfigError, UnknownNameError
+
+
+class Activation(Enum):
+    """Activation functions of the networks, by name (no class pickling)."""
+
+    TANH = "tanh"
+    RELU = "relu"
+    ELU = "elu"
+
+    @property
+    def module(self) -> type[nn.Module]:
+        """The torch module class."""
+        return {Activation.TANH: nn.Tanh, Activation.RELU: nn.ReLU, Activation.ELU: nn.ELU}[self]
+
+    @classmethod
+    def parse(cls, value: object, key: str = "activation") -> Activation:
+        """An Activation from itself or its name (any case)."""
+        if isinstance(value, cls):
+            return value
+        for act in cls:
+            if str(value).lower() in (act.value, act.name.lower()):
+                return act
+        unknown = UnknownNameError("activation", str(value), [a.value for a in cls])
+        raise ConfigError(f"agent.{key}", str(unknown))
+
+
+class Hyperparameters(Protocol):
+    """What every algorithm's hyper-parameter dataclass provides."""
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the SB3 model constructor (policy_kwargs excluded)."""
+        ...
+
+    def policy_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the SB3 policy constructor (network shape, activation)."""
+        ...
+
+
+ActionAdapter = Callable[[gym.Env[Any, Any]], gym.Env[Any, Any]]
+"""Wraps an env so its action space fits an algorithm (e.g. DQN's Discrete)."""
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One trainable SB3 algorithm.
+
+    Attributes:
+        name: Catalog name (``ppo``, ``a2c``, ``dqn``, ``recurrent_ppo``).
+        model_class: The SB3 algorithm class.
+        policy_alias: The policy name given to the model (``MultiInputPolicy``...).
+        policy_class: The policy class rebuilt from its state_dict when loading.
+        config_class: The hyper-parameter dataclass.
+        recurrent: True when the policy carries a hidden state (LSTM).
+        adapt_env: Wraps the training env to fit the algorithm's action space, or None.
+    """
+
+    name: str
+    model_class: type[BaseAlgorithm]
+    policy_alias: str
+    policy_class: type[BasePolicy]
+    config_class: type[Any]
+    recurrent: bool = False
+    adapt_env: ActionAdapter | None = field(default=None)
+
+    def hyperparameters(self, values: dict[str, Any] | None = None) -> Hyperparameters:
+        """The algorithm's hyper-parameters from field values (defaults for the rest).
+
+        Raises:
+            ConfigError: A field is unknown or out of range.
+        """
+        import dataclasses
+
+        values = dict(values or {})
+        fields = [f.name for f in dataclasses.fields(self.config_class)]
+        for key in values:
+            if key not in fields:
+                unknown = UnknownNameError(f"{self.name} hyper-parameter", key, fields)
+                raise ConfigError(f"agent.{key}", str(unknown))
+        hyper: Hyperparameters = self.config_class(**values)
+        return hyper
+
+
+ALGORITHMS: Catalog[Algorithm] = Catalog("SB3 algorithm")
+"""Every trainable algorithm by name; importing :mod:`shadowsim_policies.sb3` fills it."""

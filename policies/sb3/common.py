@@ -1,0 +1,361 @@
+"""Shared training of SB3 agents: vector envs, progress bar, safe checkpoints, evaluation.
+
+:func:`train_agent` builds the algorithm's model on a vector of envs (``DummyVecEnv`` or
+``SubprocVecEnv``), trains it with SB3's tqdm/rich progress bar, and along the way
+
+* saves a checkpoint every ``checkpoint_every`` env steps (:class:`SafeCheckpointCallback`),
+* evaluates the deterministic policy every ``eval_every`` steps on separate envs and keeps the
+  best one (:class:`EvaluationCallback`),
+
+always in the pickle-free format of :mod:`~shadowsim_policies.sb3.persistence`; the final
+agent goes to ``out_dir/final``. Metrics go to an optional ``log_metric(name, value, step)``
+callable (``experiments.train`` passes MLflow's).
+
+Reproducibility: the model, the envs and torch are seeded from ``TrainConfig.seed``; env ``i``
+of the vector is built by ``env_factory(i)``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from shadowsim.errors import ConfigError, UnknownNameError
+from shadowsim_policies.policy_config import freeze, number
+from shadowsim_policies.sb3.algorithm import ALGORITHMS, Algorithm, Hyperparameters
+from shadowsim_policies.sb3.persistence import save_agent
+
+EnvFactory = Callable[[int], gym.Env[Any, Any]]
+"""Builds env number ``i`` of a vector (must be picklable for SubprocVecEnv)."""
+
+MetricLogger = Callable[[str, float, int], None]
+"""``log_metric(name, value, step)``."""
+
+
+class VecEnvKind(Enum):
+    """How the training envs run."""
+
+    DUMMY = "dummy"
+    """All envs in this process, one after the other."""
+    SUBPROC = "subproc"
+    """One process per env."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (works with and without Hydra).
+
+    Attributes:
+        algorithm: Catalog name: ppo, a2c, dqn, recurrent_ppo.
+        total_timesteps: Env steps to train for (over all envs).
+        n_envs: Envs in the vector.
+        vec_env: DUMMY or SUBPROC.
+        seed: Seed of the model, the envs and torch.
+        checkpoint_every: Save a checkpoint every this many env steps (0 = none).
+        eval_every: Evaluate every this many env steps (0 = only at the end).
+        eval_episodes: Episodes per evaluation.
+        progress_bar: Show SB3's tqdm/rich progress bar.
+        hyperparameters: Fields of the algorithm's config dataclass (others default).
+    """
+
+    algorithm: str = "ppo"
+    total_timesteps: int = 10_000
+    n_envs: int = 1
+    vec_env: VecEnvKind = VecEnvKind.DUMMY
+    seed: int = 0
+    checkpoint_every: int = 0
+    eval_every: int = 0
+    eval_episodes: int = 1
+    progress_bar: bool = True
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            unknown = UnknownNameError("SB3 algorithm", str(self.algorithm), ALGORITHMS.names())
+            raise ConfigError("train.algorithm", str(unknown))
+        kind = self.vec_env
+        if not isinstance(kind, VecEnvKind):
+            match = [k for k in VecEnvKind if str(kind).lower() in (k.value, k.name.lower())]
+            if not match:
+                unknown = UnknownNameError("vec env kind", str(kind), [k.value for k in VecEnvKind])
+                raise ConfigError("train.vec_env", str(unknown))
+            kind = match[0]
+        freeze(
+            self,
+            vec_env=kind,
+            total_timesteps=int(number("total_timesteps", self.total_timesteps, low=1)),
+            n_envs=int(number("n_envs", self.n_envs, low=1)),
+            seed=int(number("seed", self.seed, low=0)),
+            checkpoint_every=int(number("checkpoint_every", self.checkpoint_every, low=0)),
+            eval_every=int(number("eval_every", self.eval_every, low=0)),
+            eval_episodes=int(number("eval_episodes", self.eval_episodes, low=1)),
+            progress_bar=bool(self.progress_bar),
+            hyperparameters=dict(self.hyperparameters),
+        )
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_agent` produced.
+
+    Attributes:
+        agent_dir: The final agent.
+        best_dir: The best evaluated agent (None when no evaluation ran).
+        checkpoints: Checkpoint directories, oldest first.
+        evaluations: ``(step, mean return, std)`` of each evaluation.
+        timesteps: Env steps trained.
+        wall_s: Training wall time, s.
+    """
+
+    agent_dir: Path
+    best_dir: Path | None
+    checkpoints: list[Path]
+    evaluations: list[tuple[int, float, float]]
+    timesteps: int
+    wall_s: float
+
+    @property
+    def steps_per_s(self) -> float:
+        """Training throughput, env steps per s."""
+        return self.timesteps / self.wall_s if self.wall_s > 0 else math.inf
+
+
+class SafeCheckpointCallback(BaseCallback):
+    """Saves the model every ``every`` env steps in the pickle-free agent format.
+
+    Args:
+        every: Env steps between checkpoints (> 0).
+        directory: Parent folder; checkpoint ``n`` goes to ``directory/step_<n>``.
+        save: ``save(model, directory)`` writes one agent.
+    """
+
+    def __init__(self, every: int, directory: Path, save: Callable[[BaseAlgorithm, Path], Path]):
+        super().__init__()
+        self.every = every
+        self.directory = directory
+        self.save = save
+        self.saved: list[Path] = []
+        self._next = every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self.saved.append(self.save(self.model, self.directory / f"step_{self.num_timesteps}"))
+            self._next += self.every
+        return True
+
+
+class EvaluationCallback(BaseCallback):
+    """Evaluates the deterministic policy every ``every`` env steps; keeps the best.
+
+    Args:
+        every: Env steps between evaluations (> 0).
+        eval_env: The evaluation envs.
+        n_episodes: Episodes per evaluation.
+        best_dir: Where the best agent so far is saved.
+        save: ``save(model, directory)`` writes one agent.
+        log_metric: Optional metric logger.
+    """
+
+    def __init__(
+        self,
+        every: int,
+        eval_env: VecEnv,
+        n_episodes: int,
+        best_dir: Path,
+        save: Callable[[BaseAlgorithm, Path], Path],
+        log_metric: MetricLogger | None = None,
+    ) -> None:
+        super().__init__()
+        self.every = every
+        self.eval_env = eval_env
+        self.n_episodes = n_episodes
+        self.best_dir = best_dir
+        self.save = save
+        self.log_metric = log_metric
+        self.history: list[tuple[int, float, float]] = []
+        self.best = -math.inf
+        self._next = every
+
+    def evaluate(self) -> None:
+        """Run one evaluation now, record it and save the model if it is the best."""
+        mean, std = evaluate_policy(
+            self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True,
+            warn=False,
+        )
+        mean_f, std_f = float(mean), float(std)  # type: ignore[arg-type]
+        self.history.append((self.num_timesteps, mean_f, std_f))
+        if self.log_metric is not None:
+            self.log_metric("eval_mean_return", mean_f, self.num_timesteps)
+        if mean_f > self.best:
+            self.best = mean_f
+            self.save(self.model, self.best_dir)
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self.evaluate()
+            self._next += self.every
+        return True
+
+
+class _EpisodeLogger(BaseCallback):
+    """Sends the training episodes' returns (from Monitor) to the metric logger."""
+
+    def __init__(self, log_metric: MetricLogger) -> None:
+        super().__init__()
+        self.log_metric = log_metric
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", []):
+            episode = info.get("episode")
+            if episode is not None:
+                self.log_metric("train_episode_return", float(episode["r"]), self.num_timesteps)
+        return True
+
+
+def make_vec_env(
+    env_factory: EnvFactory, n_envs: int, kind: VecEnvKind, algorithm: Algorithm
+) -> VecEnv:
+    """A vector of ``n_envs`` monitored envs, adapted to the algorithm's action space."""
+    fns = [_EnvBuilder(env_factory, i, algorithm) for i in range(n_envs)]
+    if kind is VecEnvKind.SUBPROC and n_envs > 1:
+        return SubprocVecEnv(fns)  # type: ignore[arg-type]
+    return DummyVecEnv(fns)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _EnvBuilder:
+    """Picklable thunk building env ``index`` (SubprocVecEnv sends it to the worker)."""
+
+    factory: EnvFactory
+    index: int
+    algorithm: Algorithm
+
+    def __call__(self) -> gym.Env[Any, Any]:
+        env = self.factory(self.index)
+        if self.algorithm.adapt_env is not None:
+            env = self.algorithm.adapt_env(env)
+        return Monitor(env)
+
+
+def build_model(
+    algorithm: Algorithm, hyper: Hyperparameters, venv: VecEnv, seed: int
+) -> BaseAlgorithm:
+    """The SB3 model of ``algorithm`` on ``venv`` (CPU, seeded)."""
+    return algorithm.model_class(
+        algorithm.policy_alias,
+        venv,
+        seed=seed,
+        device="cpu",
+        verbose=0,
+        policy_kwargs=hyper.policy_kwargs(),
+        **hyper.model_kwargs(),
+    )
+
+
+def train_agent(
+    env_factory: EnvFactory,
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    eval_env_factory: EnvFactory | None = None,
+    log_metric: MetricLogger | None = None,
+    training_facts: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train ``config.algorithm`` on envs from ``env_factory`` and save it.
+
+    Args:
+        env_factory: Builds training env ``i``.
+        config: How to train.
+        out_dir: Output folder: ``final/``, ``best/``, ``checkpoints/step_<n>/``.
+        eval_env_factory: Builds evaluation envs (default: ``env_factory`` with indices after
+            the training envs).
+        log_metric: Optional ``log_metric(name, value, step)``.
+        training_facts: JSON-able facts stored in the agents' metadata (workload, ...).
+
+    Returns:
+        The :class:`TrainResult`.
+
+    Raises:
+        ConfigError: Unknown hyper-parameters.
+        ActionError: The env's action space does not fit the algorithm (DQN).
+    """
+    algorithm = ALGORITHMS.get(config.algorithm)
+    hyper = algorithm.hyperparameters(config.hyperparameters)
+    out = Path(out_dir)
+    probe = env_factory(0)
+    env_action_space = probe.action_space
+    probe.close()
+    venv = make_vec_env(env_factory, config.n_envs, config.vec_env, algorithm)
+    model = build_model(algorithm, hyper, venv, config.seed)
+    facts = dict(training_facts or {})
+    facts.update(seed=config.seed, n_envs=config.n_envs)
+
+    def save(m: BaseAlgorithm, directory: Path) -> Path:
+        info = dict(facts, timesteps=int(m.num_timesteps))
+        return save_agent(
+            m, algorithm, hyper, directory, env_action_space=env_action_space, training=info
+        )
+
+    callbacks: list[BaseCallback] = []
+    checkpoint = None
+    if config.checkpoint_every:
+        checkpoint = SafeCheckpointCallback(config.checkpoint_every, out / "checkpoints", save)
+        callbacks.append(checkpoint)
+    evaluation = None
+    eval_venv = None
+    if config.eval_every or eval_env_factory is not None:
+        factory = eval_env_factory or _Shifted(env_factory, config.n_envs)
+        eval_venv = make_vec_env(factory, 1, VecEnvKind.DUMMY, algorithm)
+        every = config.eval_every or config.total_timesteps
+        evaluation = EvaluationCallback(
+            every, eval_venv, config.eval_episodes, out / "best", save, log_metric
+        )
+        callbacks.append(evaluation)
+    if log_metric is not None:
+        callbacks.append(_EpisodeLogger(log_metric))
+    start = time.perf_counter()
+    model.learn(
+        total_timesteps=config.total_timesteps,
+        callback=CallbackList(callbacks),
+        progress_bar=config.progress_bar,
+    )
+    wall = time.perf_counter() - start
+    if evaluation is not None and (
+        not evaluation.history or evaluation.history[-1][0] != model.num_timesteps
+    ):
+        evaluation.evaluate()
+    final = save(model, out / "final")
+    venv.close()
+    if eval_venv is not None:
+        eval_venv.close()
+    return TrainResult(
+        agent_dir=final,
+        best_dir=out / "best" if evaluation is not None else None,
+        checkpoints=list(checkpoint.saved) if checkpoint is not None else [],
+        evaluations=list(evaluation.history) if evaluation is not None else [],
+        timesteps=int(model.num_timesteps),
+        wall_s=wall,
+    )
+
+
+@dataclass(frozen=True)
+class _Shifted:
+    """``factory(offset + i)``: evaluation envs seeded apart from the training envs."""
+
+    factory: EnvFactory
+    offset: int
+
+    def __call__(self, index: int) -> gym.Env[Any, Any]:
+        return self.factory(self.offset + index)

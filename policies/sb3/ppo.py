@@ -1,0 +1,86 @@
+"""PPO (stable-baselines3) on the cluster env: hyper-parameters and catalog entry ``ppo``.
+
+Works with both action modes (MultiDiscrete or Box) and the Dict observation
+(``MultiInputPolicy``: every key flattened and concatenated, then an MLP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from stable_baselines3 import PPO
+from stable_baselines3.common.policies import MultiInputActorCriticPolicy
+
+from shadowsim_policies.policy_config import freeze, number
+from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
+from shadowsim_policies.sb3.network import check_arch
+
+
+@dataclass(frozen=True)
+class PpoConfig:
+    """PPO hyper-parameters (SB3 names and meanings).
+
+    Attributes:
+        learning_rate: Adam step size.
+        n_steps: Env steps per env and update.
+        batch_size: Minibatch size.
+        n_epochs: Passes over each rollout.
+        gamma: Discount factor.
+        gae_lambda: GAE lambda.
+        clip_range: PPO clipping.
+        ent_coef: Entropy bonus.
+        vf_coef: Value loss weight.
+        max_grad_norm: Gradient clipping.
+        net_arch: Hidden layer sizes of the policy and value networks.
+        activation: Activation function name (tanh, relu, elu).
+    """
+
+    learning_rate: float = 3e-4
+    n_steps: int = 256
+    batch_size: int = 64
+    n_epochs: int = 10
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    net_arch: tuple[int, ...] = (128, 128)
+    activation: Activation = Activation.TANH
+
+    def __post_init__(self) -> None:
+        freeze(
+            self,
+            learning_rate=number("learning_rate", self.learning_rate, low=0.0, low_open=True),
+            n_steps=int(number("n_steps", self.n_steps, low=2)),
+            batch_size=int(number("batch_size", self.batch_size, low=2)),
+            n_epochs=int(number("n_epochs", self.n_epochs, low=1)),
+            gamma=number("gamma", self.gamma, low=0.0, high=1.0),
+            gae_lambda=number("gae_lambda", self.gae_lambda, low=0.0, high=1.0),
+            clip_range=number("clip_range", self.clip_range, low=0.0, low_open=True),
+            ent_coef=number("ent_coef", self.ent_coef, low=0.0),
+            vf_coef=number("vf_coef", self.vf_coef, low=0.0),
+            max_grad_norm=number("max_grad_norm", self.max_grad_norm, low=0.0, low_open=True),
+            net_arch=check_arch(self.net_arch),
+            activation=Activation.parse(self.activation),
+        )
+
+    def model_kwargs(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["net_arch"], out["activation"]
+        return out
+
+    def policy_kwargs(self) -> dict[str, Any]:
+        arch = list(self.net_arch)
+        return {"net_arch": {"pi": arch, "vf": arch}, "activation_fn": self.activation.module}
+
+
+PPO_ALGORITHM = Algorithm(
+    name="ppo",
+    model_class=PPO,
+    policy_alias="MultiInputPolicy",
+    policy_class=MultiInputActorCriticPolicy,
+    config_class=PpoConfig,
+)
+ALGORITHMS.add("ppo", PPO_ALGORITHM)
