@@ -1,0 +1,94 @@
+"""Fast conversions between per-component, per-application and per-host arrays.
+
+The engine works per application (A), backends report per component (C) and host (H).
+:class:`ComponentMap` precomputes what it needs once per :class:`ClusterSpec`, so the hot
+path sums ``(C, 4)`` arrays into ``(A, 4)`` with one ``np.add.reduceat`` (components of an
+application are usually contiguous) and into ``(H, 4)`` with one ``np.bincount``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from shadowsim.cluster_state import ClusterSpec, ClusterState
+from shadowsim.errors import ConfigError
+from shadowsim.resources import N_RESOURCES
+
+F64 = NDArray[np.float64]
+
+
+class ComponentMap:
+    """Sums and spreads arrays between components, applications and hosts.
+
+    Args:
+        spec: The cluster's static description.
+
+    Raises:
+        ConfigError: An application has no component, or a component names no application.
+    """
+
+    def __init__(self, spec: ClusterSpec) -> None:
+        app = np.asarray(spec.component_app, dtype=np.intp)
+        n_apps = spec.n_apps
+        if app.size == 0 or app.min() < 0 or app.max() >= n_apps:
+            raise ConfigError(
+                "cluster.component_app",
+                f"every component must belong to one of the {n_apps} applications",
+            )
+        counts = np.bincount(app, minlength=n_apps)
+        if (counts == 0).any():
+            missing = int(np.flatnonzero(counts == 0)[0])
+            raise ConfigError(
+                "cluster.component_app",
+                f"application {spec.app_ids[missing]!r} has no component; every application "
+                "needs at least one",
+            )
+        self.spec = spec
+        self.n_apps = n_apps
+        self.n_components = int(app.shape[0])
+        self.component_app = app
+        self.share = np.asarray(spec.component_share, dtype=np.float64)[:, None]
+        self._contiguous = bool((np.diff(app) >= 0).all())
+        self._starts = np.flatnonzero(np.r_[True, app[1:] != app[:-1]])
+        self._matrix: F64 | None = None
+        if not self._contiguous:
+            self._matrix = np.zeros((n_apps, self.n_components))
+            self._matrix[app, np.arange(self.n_components)] = 1.0
+        self._res = np.arange(N_RESOURCES, dtype=np.intp)
+        self._cached_state: ClusterState | None = None
+        self._cached: tuple[F64, F64] = (np.zeros((0, N_RESOURCES)), np.zeros((0, N_RESOURCES)))
+
+    def to_apps(self, per_component: F64) -> F64:
+        """Sum a ``(C, 4)`` array over each application's components into ``(A, 4)``."""
+        if self._matrix is not None:
+            result: F64 = self._matrix @ per_component
+            return result
+        return np.add.reduceat(per_component, self._starts, axis=0)
+
+    def to_components(self, per_app: F64) -> F64:
+        """Spread a ``(A, 4)`` per-application total over its components by their share."""
+        result: F64 = per_app[self.component_app] * self.share
+        return result
+
+    def to_hosts(self, per_component: F64, host_of: NDArray[np.intp], n_hosts: int) -> F64:
+        """Sum a ``(C, 4)`` array over the components on each host into ``(H, 4)``."""
+        index = (np.asarray(host_of, dtype=np.intp)[:, None] * N_RESOURCES + self._res).ravel()
+        totals: F64 = np.bincount(
+            index, weights=per_component.ravel(), minlength=n_hosts * N_RESOURCES
+        ).astype(np.float64, copy=False)
+        return totals.reshape(n_hosts, N_RESOURCES)
+
+    def app_allocation(self, state: ClusterState) -> tuple[F64, F64]:
+        """The ``(A, 4)`` allocation in force and pending allocation of ``state``.
+
+        The result is cached for the last state seen, so the codec, the guardrails and the
+        observation builder share one computation per tick. Callers must not modify it.
+        """
+        if state is not self._cached_state:
+            self._cached = (
+                self.to_apps(state.allocation),
+                self.to_apps(state.pending_allocation),
+            )
+            self._cached_state = state
+        return self._cached

@@ -1,0 +1,339 @@
+"""Guardrails every policy's scaling targets go through before reaching the backend.
+
+Applied in this order to the ``(A, 4)`` requested totals, each against the pending
+allocation ``p`` (what is in force once in-flight scaling lands):
+
+1. ``NOT_FINITE``: a NaN/infinite request holds ``p``.
+2. ``STABILISATION``: a decrease is limited to the largest request over the last
+   ``stabilisation_s`` (Kubernetes HPA-style scale-down stabilisation window).
+3. ``COOLDOWN``: no decrease within ``scale_down_cooldown_s`` of the last increase.
+4. ``MAX_CHANGE``: the target stays within ``[p / max_change_factor, p * max_change_factor]``.
+5. ``BOUND_LOW`` / ``BOUND_HIGH``: the target stays within ``[lower, upper]`` with
+   ``lower = max(min_ref * ref, min_abs)`` and ``upper = max(lower, min(max_ref * ref,
+   max_abs))`` (bounds win over the rate limit, so an allocation below its floor is raised
+   at once).
+6. ``CAPACITY``: increases are spread over the app's components by their share; on a host
+   where they exceed the free capacity (``host_capacity_share * capacity`` minus what is
+   allocated and what is already pending there), HIGH-priority increases are granted first,
+   then MEDIUM, then LOW, each class pro rata: high-priority work is never starved by others.
+7. ``DEADBAND``: a change smaller than ``deadband`` (relative) is held (sent as NaN, "no
+   change"), to avoid churn; informational.
+
+Every change is recorded per entry as a :class:`GuardrailRule` flag in the
+:class:`GuardrailReport`, which the engine puts in ``info``: nothing is changed silently.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import IntFlag
+
+import numpy as np
+from numpy.typing import NDArray
+
+from shadowsim.cluster_state import ClusterSpec, ClusterState
+from shadowsim.engine.component_map import ComponentMap
+from shadowsim.engine.config_checks import check_bool, check_floats, check_number, set_value
+from shadowsim.errors import ConfigError
+from shadowsim.resources import N_RESOURCES, RESOURCES
+from shadowsim.workloads.workload import Priority
+
+F64 = NDArray[np.float64]
+
+
+class GuardrailRule(IntFlag):
+    """Why a requested target was changed (flags, several may apply to one entry)."""
+
+    NOT_FINITE = 1
+    STABILISATION = 2
+    COOLDOWN = 4
+    MAX_CHANGE = 8
+    BOUND_LOW = 16
+    BOUND_HIGH = 32
+    CAPACITY = 64
+    DEADBAND = 128
+
+
+_REASONS = {
+    GuardrailRule.NOT_FINITE: "request was not finite; held",
+    GuardrailRule.STABILISATION: "scale-down limited by the stabilisation window",
+    GuardrailRule.COOLDOWN: "scale-down blocked by the cooldown after a scale-up",
+    GuardrailRule.MAX_CHANGE: "limited by the maximum change per tick",
+    GuardrailRule.BOUND_LOW: "raised to the minimum allocation",
+    GuardrailRule.BOUND_HIGH: "lowered to the maximum allocation",
+    GuardrailRule.CAPACITY: "increase cut to the free host capacity",
+    GuardrailRule.DEADBAND: "change below the deadband; held",
+}
+
+
+@dataclass(frozen=True)
+class GuardrailConfig:
+    """Limits on scaling targets (works with and without Hydra).
+
+    Attributes:
+        min_ref: Minimum allocation per resource in reference units, >= 0.
+        max_ref: Maximum allocation per resource in reference units, > 0 (inf = none).
+        min_abs: Minimum allocation per resource in absolute units (vCPU, MiB, KB/s, KB/s).
+        max_abs: Maximum allocation per resource in absolute units (inf = none).
+        max_change_factor: Largest factor by which a target may differ from the pending
+            allocation in one tick, >= 1 (inf = none).
+        scale_down_cooldown_s: No decrease for this long after an increase, s, >= 0.
+        stabilisation_s: Decreases go no lower than the largest request over this window,
+            s, >= 0 (0 = off).
+        respect_host_capacity: Cut increases to the free host capacity.
+        host_capacity_share: Share of each host's capacity that allocations may use, > 0.
+        deadband: Relative changes below this are held, >= 0.
+    """
+
+    min_ref: tuple[float, ...] = (0.1, 0.1, 0.05, 0.05)
+    max_ref: tuple[float, ...] = (math.inf, math.inf, math.inf, math.inf)
+    min_abs: tuple[float, ...] = (0.05, 64.0, 0.0, 0.0)
+    max_abs: tuple[float, ...] = (math.inf, math.inf, math.inf, math.inf)
+    max_change_factor: float = 2.0
+    scale_down_cooldown_s: float = 300.0
+    stabilisation_s: float = 0.0
+    respect_host_capacity: bool = True
+    host_capacity_share: float = 1.0
+    deadband: float = 0.0
+
+    def __post_init__(self) -> None:
+        for key in ("min_ref", "min_abs"):
+            set_value(self, key, check_floats(key, getattr(self, key), length=N_RESOURCES, low=0.0))
+        for key in ("max_ref", "max_abs"):
+            value = check_floats(
+                key, getattr(self, key), length=N_RESOURCES, low=0.0, low_open=True
+            )
+            set_value(self, key, value)
+        set_value(
+            self,
+            "max_change_factor",
+            check_number("max_change_factor", self.max_change_factor, low=1.0),
+        )
+        for key in ("scale_down_cooldown_s", "stabilisation_s", "deadband"):
+            number = check_number(key, getattr(self, key), low=0.0, high=math.inf, high_open=True)
+            set_value(self, key, number)
+        set_value(
+            self,
+            "respect_host_capacity",
+            check_bool("respect_host_capacity", self.respect_host_capacity),
+        )
+        set_value(
+            self,
+            "host_capacity_share",
+            check_number(
+                "host_capacity_share", self.host_capacity_share, low=0.0, low_open=True, high=10.0
+            ),
+        )
+        if self.deadband >= 1.0:
+            raise ConfigError("deadband", f"must be a relative change < 1, got {self.deadband}")
+
+
+@dataclass(eq=False)
+class GuardrailReport:
+    """What the guardrails changed in one decision.
+
+    Attributes:
+        requested: ``(A, 4)`` targets as requested, absolute units.
+        targets: ``(A, 4)`` targets after the guardrails, absolute units.
+        flags: ``(A, 4)`` :class:`GuardrailRule` bits per entry (0 = unchanged).
+        notes: Other refusals (e.g. a shift of a HIGH-priority app), one line each.
+    """
+
+    requested: F64
+    targets: F64
+    flags: NDArray[np.uint8]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Entries changed per rule name (rules that changed nothing are left out)."""
+        out: dict[str, int] = {}
+        if self.flags.any():
+            for rule in GuardrailRule:
+                n = int(np.count_nonzero(self.flags & rule.value))
+                if n:
+                    out[str(rule.name)] = n
+        if self.notes:
+            out["notes"] = len(self.notes)
+        return out
+
+    def messages(self, app_ids: tuple[str, ...] | None = None, limit: int = 50) -> list[str]:
+        """Human-readable lines, one per changed entry (at most ``limit``) then the notes."""
+        lines: list[str] = []
+        for app, res in np.argwhere(self.flags != 0)[:limit]:
+            name = app_ids[app] if app_ids is not None else str(app)
+            rules = GuardrailRule(int(self.flags[app, res]))
+            why = "; ".join(_REASONS[r] for r in GuardrailRule if r in rules)
+            lines.append(
+                f"app {name} {RESOURCES[res].name}: requested {self.requested[app, res]:.6g}, "
+                f"set {self.targets[app, res]:.6g} {RESOURCES[res].unit} ({why})"
+            )
+        changed = int(np.count_nonzero(self.flags))
+        if changed > limit:
+            lines.append(f"... and {changed - limit} more changed entries")
+        return lines + list(self.notes)
+
+
+class Guardrails:
+    """Applies :class:`GuardrailConfig` to the targets of every decision.
+
+    Args:
+        spec: The cluster's static description.
+        config: The limits.
+        component_map: Shared component/application conversions (one is made if None).
+    """
+
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        config: GuardrailConfig | None = None,
+        *,
+        component_map: ComponentMap | None = None,
+    ) -> None:
+        self.spec = spec
+        self.config = config or GuardrailConfig()
+        self.components = component_map or ComponentMap(spec)
+        shape = (spec.n_apps, N_RESOURCES)
+        self._min_ref = np.asarray(self.config.min_ref)
+        self._max_ref = np.asarray(self.config.max_ref)
+        self._min_abs = np.asarray(self.config.min_abs)
+        self._max_abs = np.asarray(self.config.max_abs)
+        n_window = math.ceil(self.config.stabilisation_s / spec.interval_s - 1e-9)
+        self._window = np.zeros((max(n_window, 0), *shape))
+        self._last_up_s = np.full(shape, -math.inf)
+        self._n_seen = 0
+        priority = np.asarray(spec.priority)
+        app = self.components.component_app
+        self._class_masks = [
+            priority[app] == cls for cls in (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+        ]
+        self._bounds: tuple[F64, F64] | None = None
+        self._bounds_ref: F64 | None = None
+
+    def reset(self) -> None:
+        """Forget cooldown and stabilisation history (call at the start of an episode)."""
+        self._last_up_s.fill(-math.inf)
+        self._window.fill(0.0)
+        self._n_seen = 0
+
+    def bounds(self, ref: F64) -> tuple[F64, F64]:
+        """``(lower, upper)`` ``(A, 4)`` absolute allocation bounds for reference sizes ``ref``."""
+        if self._bounds is None or ref is not self._bounds_ref:
+            lower = np.maximum(self._min_ref * ref, self._min_abs)
+            upper = np.maximum(lower, np.minimum(self._max_ref * ref, self._max_abs))
+            self._bounds = (lower, upper)
+            self._bounds_ref = ref
+        return self._bounds
+
+    def apply(self, requested: F64, state: ClusterState, ref: F64) -> GuardrailReport:
+        """Adjust requested ``(A, 4)`` totals; the report's ``targets`` are what may be sent.
+
+        Args:
+            requested: Requested totals per app, absolute units.
+            state: The latest snapshot (pending allocation, hosts, time).
+            ref: ``(A, 4)`` reference sizes.
+        """
+        cfg = self.config
+        _, pending = self.components.app_allocation(state)
+        flags = np.zeros(requested.shape, dtype=np.uint8)
+        target = requested.copy()
+        bad = ~np.isfinite(target)
+        if bad.any():
+            target[bad] = pending[bad]
+            flags[bad] |= int(GuardrailRule.NOT_FINITE)
+        if len(self._window):
+            self._window[self._n_seen % len(self._window)] = target
+            self._n_seen += 1
+            recent = self._window[: min(self._n_seen, len(self._window))].max(axis=0)
+            floor = np.minimum(recent, pending)
+            hit = target < floor
+            if hit.any():
+                target[hit] = floor[hit]
+                flags[hit] |= int(GuardrailRule.STABILISATION)
+        if cfg.scale_down_cooldown_s > 0:
+            cooling = (target < pending) & (
+                state.time_s - self._last_up_s < cfg.scale_down_cooldown_s
+            )
+            if cooling.any():
+                target[cooling] = pending[cooling]
+                flags[cooling] |= int(GuardrailRule.COOLDOWN)
+        if math.isfinite(cfg.max_change_factor):
+            self._clip(
+                target,
+                flags,
+                pending / cfg.max_change_factor,
+                pending * cfg.max_change_factor,
+                GuardrailRule.MAX_CHANGE,
+                GuardrailRule.MAX_CHANGE,
+            )
+        lower, upper = self.bounds(ref)
+        self._clip(target, flags, lower, upper, GuardrailRule.BOUND_LOW, GuardrailRule.BOUND_HIGH)
+        if cfg.respect_host_capacity:
+            self._capacity(target, flags, pending, state)
+        if cfg.deadband > 0:
+            small = (np.abs(target - pending) < cfg.deadband * pending) & (target != pending)
+            if small.any():
+                target[small] = pending[small]
+                flags[small] |= int(GuardrailRule.DEADBAND)
+        up = target > pending
+        self._last_up_s[up] = state.time_s
+        return GuardrailReport(requested=requested, targets=target, flags=flags)
+
+    @staticmethod
+    def _clip(
+        target: F64,
+        flags: NDArray[np.uint8],
+        low: F64,
+        high: F64,
+        low_rule: GuardrailRule,
+        high_rule: GuardrailRule,
+    ) -> None:
+        """Clip ``target`` in place into ``[low, high]``, flagging what moved."""
+        below = target < low
+        if below.any():
+            target[below] = low[below]
+            flags[below] |= int(low_rule)
+        above = target > high
+        if above.any():
+            target[above] = high[above]
+            flags[above] |= int(high_rule)
+
+    def _capacity(
+        self, target: F64, flags: NDArray[np.uint8], pending: F64, state: ClusterState
+    ) -> None:
+        """Cut increases to the free capacity of each host, HIGH priority first."""
+        increase = target - pending
+        np.maximum(increase, 0.0, out=increase)
+        if not increase.any():
+            return
+        cm = self.components
+        n_hosts = state.host_capacity.shape[0]
+        host_of = state.host_of
+        comp_increase = cm.to_components(increase)
+        in_flight = np.maximum(state.pending_allocation - state.allocation, 0.0)
+        free = (
+            self.config.host_capacity_share * state.host_capacity
+            - state.host_allocated
+            - cm.to_hosts(in_flight, host_of, n_hosts)
+        )
+        wanted = cm.to_hosts(comp_increase, host_of, n_hosts)
+        if (wanted <= free + 1e-9).all():
+            return
+        granted = np.zeros_like(comp_increase)
+        room = np.maximum(free, 0.0)
+        for mask in self._class_masks:
+            if not mask.any():
+                continue
+            part = np.where(mask[:, None], comp_increase, 0.0)
+            want = cm.to_hosts(part, host_of, n_hosts)
+            ratio = np.divide(room, want, out=np.ones_like(room), where=want > room)
+            np.minimum(ratio, 1.0, out=ratio)
+            granted += part * ratio[host_of]
+            room -= want * ratio
+            np.maximum(room, 0.0, out=room)
+        app_granted = cm.to_apps(granted)
+        cut = app_granted < increase * (1.0 - 1e-9) - 1e-12
+        if cut.any():
+            target[cut] = pending[cut] + app_granted[cut]
+            flags[cut] |= int(GuardrailRule.CAPACITY)

@@ -1,0 +1,356 @@
+"""The one observation builder shared by the simulated environment and the live adapter.
+
+Version ``OBSERVATION_VERSION = "1"``. A trained policy records the version it was trained
+on and refuses a mismatch (:func:`check_observation_version`).
+
+Normalisation: every quantity about application ``i`` and resource ``r`` is divided by
+``ref[i, r]``, a per-application reference size fixed at reset from the demand observed
+BEFORE the episode starts (:func:`reference_sizes`: the ``ref_quantile`` quantile of the
+warm-up demand, floored at ``ref_floor``), so policies are scale-free. All arrays are float32.
+Shapes use A applications, W = ``window``, L = ``len(forecast_leads)``, Q quantiles,
+S = 4 readiness states and 4 resources in :class:`~shadowsim.resources.Resource` order.
+
+Keys:
+
+=================  ============  =================================================================
+key                shape         meaning
+=================  ============  =================================================================
+usage              (A, W, 4)     recent demand / ref, oldest first; the last row is the tick just
+                                 accounted
+forecast           (A, L, 4, Q)  forecast demand / ref at each lead; lead ``l`` is the tick ``l``
+                                 ticks after now (lead 1 = the next interval)
+allocation         (A, 4)        allocation in force / ref
+pending            (A, 4)        allocation once in-flight scaling has landed / ref
+kpi                (A, 4)        response time / SLA target, error rate / SLA max error rate,
+                                 SLA violated (0/1), unserved share (the largest share, over the
+                                 resources, of demand throttled or dropped in the last interval);
+                                 the two ratios are clipped to ``[0, kpi_clip]``
+forecast_error     (A, 4)        recent relative MAE of the P50 lead-1 forecast (MAE / mean demand)
+priority           (A, 3)        one-hot LOW, MEDIUM, HIGH
+ref_log            (A, 4)        log1p(ref), ref in vCPU, MiB, KB/s, KB/s (absolute size)
+pool               (2 S,)        spare VMs per readiness state, then pool targets, each / C
+hosts              (3, 4)        per resource: mean headroom share, min headroom share (1 -
+                                 allocated / capacity), share of hosts more than 90% allocated
+time               (4,)          sin, cos of the time of day; sin, cos of the day of the week
+=================  ============  =================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from shadowsim.cluster_state import ClusterSpec, ClusterState
+from shadowsim.engine.component_map import ComponentMap
+from shadowsim.engine.config_checks import (
+    check_floats,
+    check_int,
+    check_ints,
+    check_number,
+    set_value,
+)
+from shadowsim.errors import ConfigError, ShadowSimError
+from shadowsim.readiness import N_READINESS
+from shadowsim.resources import N_RESOURCES
+from shadowsim.workloads.workload import Priority
+
+OBSERVATION_VERSION = "1"
+"""Version of the observation layout; bumped whenever a key, shape or meaning changes."""
+
+OBSERVATION_KEYS: tuple[str, ...] = (
+    "usage",
+    "forecast",
+    "allocation",
+    "pending",
+    "kpi",
+    "forecast_error",
+    "priority",
+    "ref_log",
+    "pool",
+    "hosts",
+    "time",
+)
+"""The observation's keys, in documentation order."""
+
+F64 = NDArray[np.float64]
+F32 = NDArray[np.float32]
+_DAY_S = 86_400.0
+_WEEK_S = 7 * _DAY_S
+_BUSY_SHARE = 0.9
+
+
+class ObservationVersionError(ShadowSimError, ValueError):
+    """A policy was trained on another observation layout than the one offered."""
+
+
+def check_observation_version(recorded: str, *, what: str = "policy") -> None:
+    """Refuse a policy trained on another observation layout.
+
+    Args:
+        recorded: The ``OBSERVATION_VERSION`` stored with the policy.
+        what: Name of the thing checked, for the message.
+
+    Raises:
+        ObservationVersionError: ``recorded`` differs from :data:`OBSERVATION_VERSION`.
+    """
+    if str(recorded) != OBSERVATION_VERSION:
+        raise ObservationVersionError(
+            f"{what} was trained on observation version {recorded!r}, but this shadowsim "
+            f"builds version {OBSERVATION_VERSION!r}; retrain it, or use the shadowsim release "
+            "it was trained with"
+        )
+
+
+@dataclass(frozen=True)
+class ObservationConfig:
+    """What the observation shows (works with and without Hydra).
+
+    Attributes:
+        window: Ticks of recent demand in ``usage``, >= 1.
+        forecast_leads: Strictly increasing leads in ticks (>= 1) shown in ``forecast``.
+        quantiles: Forecast quantile levels, strictly increasing in (0, 1); must match the
+            forecaster's.
+        ref_quantile: Quantile of the warm-up demand used as the reference size, in (0, 1].
+        ref_floor: Smallest reference size per resource (vCPU, MiB, KB/s, KB/s), > 0.
+        kpi_clip: Upper clip of the response-time and error-rate ratios, > 0.
+    """
+
+    window: int = 12
+    forecast_leads: tuple[int, ...] = (1, 3, 6, 12)
+    quantiles: tuple[float, ...] = (0.5, 0.9)
+    ref_quantile: float = 0.99
+    ref_floor: tuple[float, ...] = (0.05, 64.0, 1.0, 1.0)
+    kpi_clip: float = 100.0
+
+    def __post_init__(self) -> None:
+        set_value(self, "window", check_int("window", self.window, low=1))
+        set_value(
+            self,
+            "forecast_leads",
+            check_ints("forecast_leads", self.forecast_leads, low=1, increasing=True),
+        )
+        set_value(
+            self,
+            "quantiles",
+            check_floats(
+                "quantiles", self.quantiles, low=0.0, high=1.0, low_open=True, increasing=True
+            ),
+        )
+        if self.quantiles[-1] >= 1.0:
+            raise ConfigError("quantiles", f"levels must be < 1, got {self.quantiles}")
+        set_value(
+            self,
+            "ref_quantile",
+            check_number("ref_quantile", self.ref_quantile, low=0.0, high=1.0, low_open=True),
+        )
+        set_value(
+            self,
+            "ref_floor",
+            check_floats("ref_floor", self.ref_floor, length=N_RESOURCES, low=0.0, low_open=True),
+        )
+        set_value(self, "kpi_clip", check_number("kpi_clip", self.kpi_clip, low=0.0, low_open=True))
+
+    @property
+    def horizon(self) -> int:
+        """Forecast ticks the builder needs: the longest lead."""
+        return self.forecast_leads[-1]
+
+    @property
+    def median_index(self) -> int:
+        """Index of the quantile closest to 0.5 (the point forecast)."""
+        return int(np.argmin([abs(q - 0.5) for q in self.quantiles]))
+
+
+def reference_sizes(history: F64, config: ObservationConfig) -> F64:
+    """Per-application reference sizes from the demand observed before the episode.
+
+    Args:
+        history: ``(A, T, 4)`` demand before the episode start (T >= 1), units per resource.
+        config: Gives the quantile and the floor.
+
+    Returns:
+        ``(A, 4)`` float64: the ``ref_quantile`` quantile over time, at least ``ref_floor``.
+
+    Raises:
+        ShadowSimError: ``history`` has the wrong shape or is not finite.
+    """
+    arr = np.asarray(history, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[2] != N_RESOURCES or arr.shape[1] == 0:
+        raise ShadowSimError(
+            f"warm-up history must have shape (n_apps, n_ticks >= 1, {N_RESOURCES}), "
+            f"got {arr.shape}"
+        )
+    if not np.isfinite(arr).all():
+        raise ShadowSimError("warm-up history contains NaN or infinite demand; fill gaps first")
+    ref = np.quantile(arr, config.ref_quantile, axis=1)
+    floor = np.asarray(config.ref_floor, dtype=np.float64)
+    return np.maximum(ref, floor)
+
+
+class ObservationBuilder:
+    """Builds the observation dict documented in this module.
+
+    Args:
+        spec: The cluster's static description.
+        config: What to show.
+        component_map: Shared component/application conversions (one is made if None).
+        time_origin_s: Unix time of backend time 0, s (for the calendar features).
+    """
+
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        config: ObservationConfig | None = None,
+        *,
+        component_map: ComponentMap | None = None,
+        time_origin_s: float = 0.0,
+    ) -> None:
+        self.spec = spec
+        self.config = config or ObservationConfig()
+        self.components = component_map or ComponentMap(spec)
+        self.time_origin_s = float(time_origin_s)
+        self._lead_index = np.asarray(self.config.forecast_leads, dtype=np.intp) - 1
+        n_apps = spec.n_apps
+        priority = np.asarray(spec.priority, dtype=np.intp)
+        self._priority = np.zeros((n_apps, len(Priority)), dtype=np.float32)
+        self._priority[np.arange(n_apps), priority] = 1.0
+        self._inv_sla_response = 1.0 / np.maximum(np.asarray(spec.sla_response_s), 1e-9)
+        self._inv_sla_error = 1.0 / np.maximum(np.asarray(spec.sla_max_error_rate), 1e-6)
+        self._inv_components = 1.0 / max(1, spec.n_components)
+        self.space = self._make_space()
+
+    def _make_space(self) -> spaces.Dict:
+        """The gymnasium space of the observations."""
+        a, w = self.spec.n_apps, self.config.window
+        n_leads, n_q = len(self.config.forecast_leads), len(self.config.quantiles)
+        inf = np.inf
+        clip = self.config.kpi_clip
+
+        def box(shape: tuple[int, ...], low: float = 0.0, high: float = inf) -> spaces.Box:
+            return spaces.Box(low=low, high=high, shape=shape, dtype=np.float32)
+
+        kpi_high = np.broadcast_to(np.array([clip, clip, 1.0, 1.0], np.float32), (a, 4)).copy()
+        return spaces.Dict(
+            {
+                "usage": box((a, w, N_RESOURCES)),
+                "forecast": box((a, n_leads, N_RESOURCES, n_q)),
+                "allocation": box((a, N_RESOURCES)),
+                "pending": box((a, N_RESOURCES)),
+                "kpi": spaces.Box(low=0.0, high=kpi_high, dtype=np.float32),
+                "forecast_error": box((a, N_RESOURCES)),
+                "priority": box((a, len(Priority)), high=1.0),
+                "ref_log": box((a, N_RESOURCES)),
+                "pool": box((2 * N_READINESS,)),
+                "hosts": box((3, N_RESOURCES), low=-inf, high=1.0),
+                "time": box((4,), low=-1.0, high=1.0),
+            }
+        )
+
+    def build(
+        self,
+        state: ClusterState,
+        history: F64,
+        forecast: F64,
+        forecast_error: F64,
+        ref: F64,
+    ) -> dict[str, F32]:
+        """The observation of ``state``.
+
+        Args:
+            state: The latest snapshot.
+            history: ``(A, W, 4)`` recent application demand, oldest first.
+            forecast: ``(A, K, 4, Q)`` forecast from now, K >= the longest lead.
+            forecast_error: ``(A, 4)`` relative MAE of the P50 forecast.
+            ref: ``(A, 4)`` reference sizes (:func:`reference_sizes`).
+
+        Returns:
+            A dict of float32 arrays, keys and shapes as in the module docstring.
+
+        Raises:
+            ShadowSimError: ``forecast`` covers fewer ticks than the longest lead.
+        """
+        if forecast.shape[1] < self.config.horizon:
+            raise ShadowSimError(
+                f"forecast covers {forecast.shape[1]} ticks, the observation needs leads up to "
+                f"{self.config.horizon}; raise the forecast provider's horizon"
+            )
+        allocation, pending = self.components.app_allocation(state)
+        ref3 = ref[:, None, :]
+        kpis = state.kpis
+        kpi = np.empty((self.spec.n_apps, 4), dtype=np.float32)
+        kpi[:, 0] = kpis.response_time_s * self._inv_sla_response
+        kpi[:, 1] = kpis.error_rate * self._inv_sla_error
+        kpi[:, 2] = kpis.sla_violated
+        demand = kpis.demand
+        unserved = (kpis.throttled + kpis.dropped) / np.maximum(demand, 1e-12)
+        kpi[:, 3] = unserved.max(axis=1)
+        np.nan_to_num(kpi, copy=False, nan=0.0, posinf=self.config.kpi_clip)
+        np.clip(kpi, 0.0, self.config.kpi_clip, out=kpi)
+        np.minimum(kpi[:, 2:], 1.0, out=kpi[:, 2:])
+        return {
+            "usage": (history / ref3).astype(np.float32),
+            "forecast": (forecast[:, self._lead_index] / ref[:, None, :, None]).astype(np.float32),
+            "allocation": (allocation / ref).astype(np.float32),
+            "pending": (pending / ref).astype(np.float32),
+            "kpi": kpi,
+            "forecast_error": np.asarray(forecast_error, dtype=np.float32),
+            "priority": self._priority.copy(),
+            "ref_log": np.log1p(ref).astype(np.float32),
+            "pool": self._pool(state),
+            "hosts": self._hosts(state),
+            "time": self._time(state.time_s),
+        }
+
+    def _pool(self, state: ClusterState) -> F32:
+        """Pool counts then targets, each divided by the number of components."""
+        pool = np.empty(2 * N_READINESS, dtype=np.float32)
+        pool[:N_READINESS] = state.pool_count
+        pool[N_READINESS:] = state.pool_target
+        pool *= self._inv_components
+        return pool
+
+    def _hosts(self, state: ClusterState) -> F32:
+        """Mean and min headroom share and share of busy hosts, per resource."""
+        capacity = state.host_capacity
+        used_share = state.host_allocated / np.maximum(capacity, 1e-12)
+        hosts = np.empty((3, N_RESOURCES), dtype=np.float32)
+        hosts[0] = 1.0 - used_share.mean(axis=0)
+        hosts[1] = 1.0 - used_share.max(axis=0)
+        hosts[2] = (used_share > _BUSY_SHARE).mean(axis=0)
+        return hosts
+
+    def _time(self, time_s: float) -> F32:
+        """Sin/cos of the time of day and of the day of the week."""
+        t = self.time_origin_s + time_s
+        day = 2.0 * math.pi * (t % _DAY_S) / _DAY_S
+        week = 2.0 * math.pi * (t % _WEEK_S) / _WEEK_S
+        return np.array(
+            [math.sin(day), math.cos(day), math.sin(week), math.cos(week)], dtype=np.float32
+        )
+
+
+def observation_shapes(
+    observation: Mapping[str, NDArray[np.float32]],
+) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of an observation dict (for error messages and logs)."""
+    return {key: tuple(np.shape(value)) for key, value in observation.items()}
+
+
+def check_quantiles_match(
+    config: ObservationConfig, quantiles: Sequence[float], *, source: str
+) -> None:
+    """Refuse a forecast source whose quantile levels differ from the observation's.
+
+    Raises:
+        ConfigError: The levels differ (names ``engine.observation.quantiles``).
+    """
+    if tuple(float(q) for q in quantiles) != config.quantiles:
+        raise ConfigError(
+            "engine.observation.quantiles",
+            f"is {config.quantiles} but {source} predicts {tuple(quantiles)}; make them equal",
+        )
