@@ -38,6 +38,7 @@ from shadowsim.catalog import Catalog
 from shadowsim.engine.action_codec import ActionMode
 from shadowsim.engine.observation import OBSERVATION_VERSION
 from shadowsim.errors import ShadowSimError
+from shadowsim_policies.forecast_reading import leads_covering
 from shadowsim_policies.observation_view import Observation
 
 
@@ -68,6 +69,8 @@ class PolicyContext:
         forecast_leads: Lead ticks of the observation's ``forecast`` axis 1.
         quantiles: Quantile levels of the observation's ``forecast`` axis 3.
         scale_latency_s: Actuation latency of vertical scaling, s.
+        lands_on_tick_boundary: True when a scaling change lands at the first tick boundary
+            after the latency (the simulator), False when it lands mid-tick (live).
         max_change_factor: The guardrails' largest change of an allocation per tick (inf =
             none); policies that plan ahead (the oracle) ramp up early to respect it.
         observation_version: The env's OBSERVATION_VERSION.
@@ -81,6 +84,7 @@ class PolicyContext:
     forecast_leads: tuple[int, ...]
     quantiles: tuple[float, ...]
     scale_latency_s: float = 0.0
+    lands_on_tick_boundary: bool = True
     max_change_factor: float = math.inf
     observation_version: str = OBSERVATION_VERSION
 
@@ -96,6 +100,10 @@ class PolicyContext:
         if shape is None:
             raise PolicyError("observation_space['usage'] has no shape")
         return int(shape[0])
+
+    def covered_leads(self) -> tuple[int, int]:
+        """``(first, last)`` forecast leads a decision taken now is in force for."""
+        return leads_covering(self.latency_ticks, on_tick_boundary=self.lands_on_tick_boundary)
 
     def ticks(self, duration_s: float) -> int:
         """Whole ticks in ``duration_s`` (at least 1)."""

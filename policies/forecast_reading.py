@@ -91,20 +91,29 @@ def lead_span_max(
     return np.asarray(values[:, idx])
 
 
-def leads_covering(latency_ticks: float, span_ticks: int = 1) -> tuple[int, int]:
+def leads_covering(
+    latency_ticks: float, span_ticks: int = 1, *, on_tick_boundary: bool = True
+) -> tuple[int, int]:
     """The span of leads a decision taken now must cover.
 
-    A scaling decision lands ``latency_ticks`` after now and stays in force until the decision
-    taken ``span_ticks`` later lands. Lead ``l`` is the tick that ends ``l`` ticks after now, so
-    the ticks touched are ``floor(latency) + 1`` through ``ceil(latency) + span_ticks``.
+    Lead ``l`` is the tick that ends ``l`` ticks after now. A scaling decision stays in force
+    until the decision taken ``span_ticks`` later lands.
+
+    * ``on_tick_boundary`` (the simulator): a change lands at the first tick boundary at or
+      after now + latency, i.e. ``ceil(latency)`` ticks from now, so the decision covers leads
+      ``ceil(latency) + 1`` through ``ceil(latency) + span_ticks``;
+    * otherwise (a live cluster, where a change lands mid-tick) it touches leads
+      ``floor(latency) + 1`` through ``ceil(latency) + span_ticks``.
 
     Args:
         latency_ticks: Actuation latency of scaling, in ticks (may be fractional, >= 0).
         span_ticks: Ticks until the next decision lands (1 for a decision every tick).
+        on_tick_boundary: Whether changes land on tick boundaries.
 
     Returns:
         ``(first, last)`` leads, inclusive.
     """
-    first = int(np.floor(latency_ticks)) + 1
-    last = int(np.ceil(latency_ticks)) + max(1, span_ticks)
+    landing = int(np.ceil(latency_ticks - 1e-9))
+    first = landing + 1 if on_tick_boundary else int(np.floor(latency_ticks)) + 1
+    last = landing + max(1, span_ticks)
     return first, max(first, last)

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shadowsim_policies.base import POLICIES, PolicyError
-from shadowsim_policies.forecast_reading import lead_span_max, leads_covering
+from shadowsim_policies.forecast_reading import lead_span_max
 from shadowsim_policies.observation_view import ObservationView
 from shadowsim_policies.policy_config import config_from, freeze, number
 from shadowsim_policies.target_policy import TargetPolicy
@@ -65,7 +65,7 @@ class OraclePolicy(TargetPolicy[None]):
     def bind(self, env_or_context: Any) -> OraclePolicy:
         super().bind(env_or_context)
         ctx = self.context
-        first, last = leads_covering(ctx.latency_ticks)
+        first, last = ctx.covered_leads()
         missing = sorted(set(range(first, last + 1)) - set(ctx.forecast_leads))
         if missing:
             self._context = None
@@ -83,7 +83,7 @@ class OraclePolicy(TargetPolicy[None]):
     def decide(self, view: ObservationView, state: None) -> NDArray[np.float64]:
         ctx = self.context
         truth = view.forecast[..., -1]
-        first, last = leads_covering(ctx.latency_ticks)
+        first, last = ctx.covered_leads()
         need = lead_span_max(truth, ctx.forecast_leads, first, last)
         factor = ctx.max_change_factor
         if math.isfinite(factor):

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shadowsim_policies.base import POLICIES
-from shadowsim_policies.forecast_reading import lead_span_max, leads_covering, quantile_level
+from shadowsim_policies.forecast_reading import lead_span_max, quantile_level
 from shadowsim_policies.observation_view import ObservationView
 from shadowsim_policies.policy_config import config_from, freeze, number, per_resource
 from shadowsim_policies.target_policy import TargetPolicy
@@ -78,7 +78,7 @@ class PredictiveScalingPolicy(TargetPolicy[None]):
 
     def decide(self, view: ObservationView, state: None) -> NDArray[np.float64]:
         ctx = self.context
-        first, last = leads_covering(ctx.latency_ticks)
+        first, last = ctx.covered_leads()
         shift = math.ceil(self.config.scheduling_buffer_s / ctx.interval_s - 1e-9)
         level = quantile_level(view.forecast, ctx.quantiles, self.config.quantile)
         need = lead_span_max(level, ctx.forecast_leads, first + shift, last + shift)

@@ -24,7 +24,7 @@ from enum import Enum
 import numpy as np
 from numpy.typing import NDArray
 
-from shadowsim_policies.forecast_reading import lead_span_max, leads_covering, quantile_level
+from shadowsim_policies.forecast_reading import lead_span_max, quantile_level
 from shadowsim_policies.observation_view import ObservationView
 from shadowsim_policies.target_policy import TargetPolicy
 
@@ -55,7 +55,7 @@ class SeedRulePolicy(TargetPolicy[NDArray[np.int64]]):
         """``(A, 4)`` predicted need minus the last tick's usage, ref units."""
         ctx = self.context
         quantile = self.rule()[0]
-        first, last = leads_covering(ctx.latency_ticks)
+        first, last = ctx.covered_leads()
         predicted = lead_span_max(
             quantile_level(view.forecast, ctx.quantiles, quantile), ctx.forecast_leads, first, last
         )

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shadowsim_policies.base import POLICIES
-from shadowsim_policies.forecast_reading import lead_span_max, leads_covering, quantile_level
+from shadowsim_policies.forecast_reading import lead_span_max, quantile_level
 from shadowsim_policies.observation_view import ObservationView
 from shadowsim_policies.policy_config import config_from, freeze, number, per_priority
 from shadowsim_policies.target_policy import TargetPolicy
@@ -91,7 +91,7 @@ class ShadowPolicy(TargetPolicy[None]):
     def decide(self, view: ObservationView, state: None) -> NDArray[np.float64]:
         ctx, cfg = self.context, self.config
         cls = view.priority
-        first, last = leads_covering(ctx.latency_ticks)
+        first, last = ctx.covered_leads()
         quantiles = np.asarray(cfg.quantile)
         need = np.empty_like(view.pending)
         ramp = np.zeros_like(view.pending)

@@ -160,9 +160,10 @@ def test_predictive_scaling_reads_the_buffered_lead(context, obs):
 
 
 def test_oracle_provisions_the_true_need_and_ramps(context, obs):
-    ctx = context(1, latency_s=60.0, max_change_factor=2.0)  # covers leads 1..2
+    ctx = context(1, latency_s=60.0, max_change_factor=2.0)  # lands at the next boundary
     fc = np.zeros((1, 5, 4, 2))
-    fc[:, :, :, :] = np.array([0.5, 0.6, 0.4, 0.3, 0.2])[None, :, None, None]
+    # leads 1, 2, 3, 6, 12: lead 1 is the previous decision's business, this one covers lead 2
+    fc[:, :, :, :] = np.array([0.9, 0.6, 0.4, 0.3, 0.2])[None, :, None, None]
     oracle = make_policy("oracle", margin=0.0).bind(ctx)
     t, _ = oracle.targets(obs(usage_of([0.1], 1), forecast=fc))
     np.testing.assert_allclose(t, 0.6, rtol=1e-6)

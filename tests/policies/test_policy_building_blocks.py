@@ -78,10 +78,14 @@ def test_lead_span_and_covering():
     assert lead_span_max(values, (1, 3, 6), 1, 3)[0, 0] == 5.0
     assert lead_span_max(values, (1, 3, 6), 4, 5)[0, 0] == 3.0  # next lead after the span
     assert lead_span_max(values, (1, 3, 6), 7, 9)[0, 0] == 3.0  # all earlier: the last
+    # the simulator: a change lands on the first tick boundary at or after the latency
     assert leads_covering(0.0) == (1, 1)
-    assert leads_covering(0.2) == (1, 2)
+    assert leads_covering(0.2) == (2, 2)
     assert leads_covering(1.0) == (2, 2)
-    assert leads_covering(1.5, span_ticks=2) == (2, 4)
+    assert leads_covering(1.5, span_ticks=2) == (3, 4)
+    # a live cluster: a change lands mid-tick and touches the tick it lands in
+    assert leads_covering(0.2, on_tick_boundary=False) == (1, 2)
+    assert leads_covering(1.5, span_ticks=2, on_tick_boundary=False) == (2, 4)
 
 
 def test_histogram_percentile_and_half_life():
