@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 from shadowsim.errors import ConfigError, TraceFormatError
 from shadowsim.workloads.repairs import RepairReport
 from shadowsim.workloads.tick_fill import GapPolicy, InactiveFill, fill_along_ticks
+from shadowsim.workloads.workload import WorkloadError
 
 __all__ = ["GapPolicy", "InactiveFill", "ResampledGrid", "Samples", "resample"]
 
@@ -93,9 +94,9 @@ class Samples:
         }
         for name, shape in shapes.items():
             if shape != (n,):
-                raise ValueError(f"Samples.{name} must have {n} rows, got shape {shape}")
+                raise WorkloadError(f"Samples.{name} must have {n} rows, got shape {shape}")
         if self.values.ndim != 2 or self.values.shape[1] != len(self.columns):
-            raise ValueError(
+            raise WorkloadError(
                 f"Samples.values must have shape (n, {len(self.columns)}), got {self.values.shape}"
             )
 

@@ -8,8 +8,9 @@ columns are ignored. Example (``sep=","``, the default names)::
     web-1,2024-01-01T00:00:00Z,0.5,1024,10,200
     web-1,1704067500,0.7,1100,12,180
 
-- **Times** are Unix seconds or ISO 8601 strings (``time_format`` AUTO tries numbers first;
-  ISO times without a zone are UTC); Parquet timestamp columns are accepted as they are.
+- **Times** are Unix seconds or ISO 8601 strings (``time_format`` AUTO: Unix seconds if the
+  first row holds a number, else ISO 8601; ISO times without a zone are UTC); Parquet
+  timestamp columns are accepted as they are.
 - Rows may come in any order; duplicates and gaps are handled by the resampler
   (:mod:`shadowsim.workloads.resample`). Values must be finite and >= 0.
 - A resource column set to ``""`` is not in the trace: that resource is 0 and each row
@@ -49,6 +50,7 @@ from shadowsim.workloads.tabular_columns import (
 from shadowsim.workloads.trace_config import TraceConfig, enum_member
 from shadowsim.workloads.trace_parsing import CellKind, Column, read_delimited, text_of
 from shadowsim.workloads.trace_reader import TraceData, TraceReader, first_apps, list_trace_files
+from shadowsim.workloads.workload import Priority
 
 __all__ = ["TabularConfig", "TabularFormat", "TabularReader", "TimeFormat"]
 
@@ -190,7 +192,8 @@ class TabularReader(TraceReader[TabularConfig]):
             def fail(i: int, message: str, column: str = column) -> NoReturn:
                 parts[int(file[i])].where.fail(int(row[i]), column, message)
 
-            meta[key] = constant_per_app(values, app, len(ids), np.nan, fail)
+            show = _priority_name if key == "priority" else (lambda v: f"{v:g}")
+            meta[key] = constant_per_app(values, app, len(ids), np.nan, fail, show)
         priority = meta.get("priority")
         return TraceData(
             samples=samples,
@@ -253,6 +256,11 @@ class TabularReader(TraceReader[TabularConfig]):
                 text = f.name in ("app_column", "time_column", "priority_column")
                 wanted[name] = (CellKind.TEXT if text else CellKind.NUMBER, f.name)
         return wanted
+
+
+def _priority_name(value: float) -> str:
+    """The name of a priority class from its number."""
+    return Priority(int(value)).name
 
 
 def _missing_column(

@@ -20,6 +20,8 @@ from numpy.typing import NDArray
 from shadowsim.errors import TraceFormatError, UnknownNameError
 from shadowsim.workloads.workload import Priority
 
+_ZONE = r"(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
 __all__ = ["RowLocator", "TimeFormat", "constant_per_app", "numbers", "priorities", "seconds"]
 
 
@@ -27,7 +29,7 @@ class TimeFormat(Enum):
     """How the time column of a tabular trace is written."""
 
     AUTO = "auto"
-    """Unix seconds if every value is a number, else ISO 8601."""
+    """Unix seconds if the first value is a number, else ISO 8601."""
     EPOCH_S = "epoch_s"
     """Unix seconds."""
     ISO8601 = "iso8601"
@@ -104,22 +106,32 @@ def seconds(
         return numbers(column, name, where, low=-np.inf)
     else:
         text = column.astype(str).str.strip()
-        as_number = pd.to_numeric(text, errors="coerce")
-        if fmt is TimeFormat.EPOCH_S or (fmt is TimeFormat.AUTO and as_number.notna().all()):
+        first_is_number = pd.notna(pd.to_numeric(text.iloc[:1], errors="coerce")).all()
+        if fmt is TimeFormat.EPOCH_S or (fmt is TimeFormat.AUTO and first_is_number):
             return numbers(text, name, where, low=-np.inf)
-        stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        stamps = _iso8601(text)
     bad = stamps.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        expected = (
-            "an ISO 8601 time"
-            if fmt is TimeFormat.ISO8601
-            else "Unix seconds or an ISO 8601 time (one format for the whole column)"
-        )
-        where.fail(i, name, f"{column.iloc[i]!r} is not {expected}")
+        where.fail(i, name, f"{column.iloc[i]!r} is not an ISO 8601 time (as the first row)")
     epoch = pd.Timestamp(0, tz="UTC")
     elapsed = (stamps - epoch) / pd.Timedelta(seconds=1)
     return np.asarray(elapsed.to_numpy(dtype=np.float64), dtype=np.float64)
+
+
+def _iso8601(text: pd.Series) -> pd.Series:
+    """ISO 8601 strings as UTC timestamps (NaT where unparsable); no zone means UTC.
+
+    Strings with and without a zone are parsed apart: pandas would otherwise give the naive
+    ones the offset of the zoned ones.
+    """
+    zoned = text.str.contains(_ZONE, regex=True).to_numpy()
+    stamps = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    for part in (zoned, ~zoned):
+        if part.any():
+            parsed = pd.to_datetime(text[part], format="ISO8601", utc=True, errors="coerce")
+            stamps[part] = parsed
+    return stamps
 
 
 def priorities(column: pd.Series, name: str, where: RowLocator) -> NDArray[np.int8]:
@@ -135,7 +147,8 @@ def priorities(column: pd.Series, name: str, where: RowLocator) -> NDArray[np.in
     for k, value in enumerate(uniques):
         member = known.get(str(value).upper())
         if member is None:
-            unknown = UnknownNameError("priority class", str(value), [p.name for p in Priority])
+            names = [p.name for p in Priority]
+            unknown = UnknownNameError("priority class", str(value).upper(), names)
             where.fail(int(np.argmax(codes == k)), name, str(unknown))
         mapped[k] = member
     return mapped[codes]
@@ -147,6 +160,7 @@ def constant_per_app(
     n_apps: int,
     missing: float,
     fail: Callable[[int, str], NoReturn],
+    show: Callable[[float], str] = lambda v: f"{v:g}",
 ) -> NDArray[np.float64]:
     """One value per application from per-row ``values`` that must agree within each app.
 
@@ -157,6 +171,7 @@ def constant_per_app(
         missing: Value of an application without rows.
         fail: Called with (row, message) at the first row that disagrees with the first row
             of its application; must raise.
+        show: How a value is written in the message.
 
     Returns:
         ``(n_apps,)`` the value of each application's first row.
@@ -175,8 +190,8 @@ def constant_per_app(
         i = int(np.argmax(differ))
         fail(
             i,
-            f"value {values[i]!r} differs from {reference[i]!r} on an earlier row of the same "
-            "application; it must be the same on every row of an application",
+            f"value {show(float(values[i]))} differs from {show(float(reference[i]))} on an "
+            "earlier row of the same application; it must be the same on every row of an app",
         )
     has = first_row >= 0
     out[has] = values[first_row[has]].astype(np.float64)

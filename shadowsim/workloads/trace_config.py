@@ -104,7 +104,8 @@ def enum_member(enum_cls: type[E], value: object, key: str) -> E:
         for member in enum_cls:
             if value.lower() in (member.name.lower(), str(member.value).lower()):
                 return member
-    unknown = UnknownNameError(enum_cls.__name__, str(value), [m.name for m in enum_cls])
+    known = [str(m.value).lower() for m in enum_cls]
+    unknown = UnknownNameError(enum_cls.__name__, str(value).lower(), known)
     raise ConfigError(key, str(unknown))
 
 
