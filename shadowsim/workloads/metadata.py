@@ -48,13 +48,9 @@ class AssignmentRule(Enum):
     """Largest applications (relative mean demand) first get HIGH, then MEDIUM, then LOW."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class MetadataConfig:
     """Settings of the priority/SLA assignment rule (works with and without Hydra).
-
-    Not frozen on purpose: OmegaConf marks frozen dataclasses read-only, which makes Hydra
-    reject command-line overrides such as ``workload.metadata.share_high=0.3``. Values are
-    validated when the config is built (``__post_init__``).
 
     Attributes:
         seed: Seed of the hash draw (and of the tie-break of the rank rule).
@@ -84,14 +80,10 @@ class MetadataConfig:
     max_error_rate_low: float = 0.05
 
     def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every value (and convert a rule name); raises :class:`ConfigError`."""
         if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
             raise ConfigError("seed", f"must be an integer, got {self.seed!r}")
         if not isinstance(self.rule, AssignmentRule):
-            self.rule = _rule_from_name(self.rule)
+            object.__setattr__(self, "rule", _rule_from_name(self.rule))
         for cls in ("high", "medium", "low"):
             key = f"share_{cls}"
             share = _number(self, key)
@@ -160,12 +152,9 @@ def assign_metadata(
         The :class:`AppMetadata`, row ``i`` for ``app_ids[i]``.
 
     Raises:
-        ConfigError: ``config`` holds an invalid value (it is checked again here, as a config
-            can be changed after it was built).
         WorkloadError: Ids are not distinct or ``mean_demand`` has the wrong shape, is not
             finite or is negative.
     """
-    config.validate()
     ids = list(app_ids)
     n = len(ids)
     demand = np.asarray(mean_demand, dtype=np.float64)

@@ -58,6 +58,30 @@ def daily_bump(hour: F64, peak_hour: F64, sharpness: F64) -> F32:
     return out
 
 
+def daily_bump_at(time_s: F64, interval_s: float, peak_hour: F64, sharpness: F64) -> F32:
+    """:func:`daily_bump` at Unix times ``time_s`` (s) of a regular grid of ``interval_s``.
+
+    When a day is a whole number ``P`` of ticks, the bump is computed on the first ``P``
+    ticks only and repeated (a gather instead of an ``(n_apps, n_ticks)`` exponential).
+
+    Args:
+        time_s: ``(n_ticks,)`` Unix times, s, spaced ``interval_s`` apart.
+        interval_s: Tick length, s.
+        peak_hour: ``(n_apps,)`` UTC hour of each application's peak.
+        sharpness: ``(n_apps,)`` von Mises concentration.
+
+    Returns:
+        ``(n_apps, n_ticks)`` float32 bump values.
+    """
+    ticks_per_day = DAY_S / interval_s
+    period = round(ticks_per_day)
+    n_ticks = time_s.shape[0]
+    if period != ticks_per_day or period >= n_ticks:
+        return daily_bump(hour_of_day(time_s), peak_hour, sharpness)
+    one_day = daily_bump(hour_of_day(time_s[:period]), peak_hour, sharpness)
+    return np.take(one_day, np.arange(n_ticks) % period, axis=1)
+
+
 def weekend_indicator(days_since_monday: F64, ramp_days: float = 0.05) -> F64:
     """Smooth indicator of Saturday and Sunday: 1 on the weekend, 0 on weekdays.
 
@@ -96,18 +120,23 @@ def ar1_noise(rng: np.random.Generator, phi: F64, n_ticks: int) -> F32:
         ``(n_apps, n_ticks)`` float32 noise with mean 0 and variance 1 in expectation.
     """
     n_freq = n_ticks // 2 + 1
-    cos_w = np.cos(2.0 * np.pi * np.arange(n_freq) / n_ticks)
-    power = 1.0 / (1.0 + phi[:, None] ** 2 - 2.0 * phi[:, None] * cos_w[None, :])
+    cos_w = np.cos(2.0 * np.pi * np.arange(n_freq) / n_ticks).astype(np.float32)
+    # AR(1) power spectrum for unit innovations: 1 / (1 + phi^2 - 2 phi cos w).
+    power = np.multiply.outer((-2.0 * phi).astype(np.float32), cos_w)
+    power += (1.0 + phi**2).astype(np.float32)[:, None]
+    np.reciprocal(power, out=power)
     # Each interior bin appears twice in the full spectrum with E|X|^2 = 2 S; irfft keeps
     # only the real part of the DC (and, for even n_ticks, the Nyquist) bin: E|X|^2 = S.
     weight = np.full(n_freq, 4.0)
     weight[0] = 1.0
     if n_ticks % 2 == 0:
         weight[-1] = 1.0
-    std = np.sqrt((power * weight).sum(axis=1)) / n_ticks
-    amp = (np.sqrt(power) / std[:, None]).astype(np.float32)
+    std = np.sqrt(power.astype(np.float64) @ weight) / n_ticks
+    amp = np.sqrt(power, out=power)
+    amp /= std.astype(np.float32)[:, None]
     z = rng.standard_normal((phi.shape[0], n_freq, 2), dtype=np.float32)
-    spec = (z[..., 0] * amp) + 1j * (z[..., 1] * amp)
+    spec = z.view(np.complex64)[..., 0]  # (re, im) pairs as complex numbers, no copy
+    spec *= amp
     return np.asarray(np.fft.irfft(spec, n=n_ticks, axis=1), dtype=np.float32)
 
 
@@ -177,15 +206,19 @@ def pulses(
     n_apps, n_ticks = shape
     if apps.shape[0] == 0:
         return np.zeros(shape, dtype=np.float32)
-    longest = int(np.max(rise_ticks + np.ceil(6.0 * decay_ticks)))
-    length = min(n_ticks, longest + 1)
-    offset = np.arange(length, dtype=np.float64)[None, :]
-    rise = rise_ticks[:, None].astype(np.float64)
-    shape_ramp = (offset + 1.0) / (rise + 1.0)
-    shape_decay = np.exp(-np.maximum(offset - rise, 0.0) / decay_ticks[:, None])
-    values = height[:, None] * np.where(offset < rise, shape_ramp, shape_decay)
-    at = ticks[:, None] + np.arange(length, dtype=np.intp)[None, :]
-    inside = at < n_ticks
-    flat = (apps[:, None] * n_ticks + at)[inside]
-    total = np.bincount(flat, weights=values[inside], minlength=n_apps * n_ticks)
+    length = rise_ticks + np.ceil(6.0 * decay_ticks).astype(np.intp) + 1
+    length = np.minimum(length, n_ticks - ticks)  # cut at the end of the series
+    # One row per (pulse, offset) pair inside the pulse, without a rectangular grid.
+    pulse = np.repeat(np.arange(apps.shape[0], dtype=np.intp), length)
+    first = np.cumsum(length) - length
+    offset = np.arange(pulse.shape[0], dtype=np.intp) - np.repeat(first, length)
+    rise = rise_ticks[pulse]
+    value = np.where(
+        offset < rise,
+        (offset + 1.0) / (rise + 1.0),
+        np.exp(-np.maximum(offset - rise, 0) / decay_ticks[pulse]),
+    )
+    value *= height[pulse]
+    flat = apps[pulse] * n_ticks + ticks[pulse] + offset
+    total = np.bincount(flat, weights=value, minlength=n_apps * n_ticks)
     return total.astype(np.float32).reshape(shape)

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from shadowsim.errors import ConfigError
 from shadowsim.resources import Resource
 from shadowsim.workloads import synthetic_patterns as pat
-from shadowsim.workloads.metadata import MetadataConfig
+from shadowsim.workloads.metadata import AssignmentRule, MetadataConfig
 from shadowsim.workloads.synthetic import MONDAY_2024_S, SyntheticConfig, SyntheticGenerator
 from shadowsim.workloads.synthetic_archetypes import ARCHETYPES, Archetype
 from shadowsim.workloads.workload import Priority, Workload
@@ -240,15 +240,18 @@ def test_config_validation_names_the_key(kwargs: dict[str, Any], key: str, text:
         SyntheticConfig(**kwargs)
 
 
-def test_config_works_as_hydra_structured_config() -> None:
+def test_config_works_with_the_hydra_schema_and_overrides() -> None:
     from omegaconf import OmegaConf
 
-    base = OmegaConf.structured(SyntheticConfig)
-    merged = OmegaConf.merge(
-        base, OmegaConf.from_dotlist(["n_apps=7", "n_ticks=20", "metadata.rule=DEMAND_RANK"])
-    )
-    cfg = OmegaConf.to_object(merged)
-    assert isinstance(cfg, SyntheticConfig)
+    from shadowsim.config_store import build_config, schema_node
+
+    overrides = ["n_apps=7", "n_ticks=20", "metadata.rule=DEMAND_RANK", "archetype_mix.WEB=0.6"]
+    merged = OmegaConf.merge(schema_node(SyntheticConfig), OmegaConf.from_dotlist(overrides))
+    with pytest.raises(ConfigError, match="sum to 1"):
+        build_config(SyntheticConfig, merged, key="workload")
+    merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(["archetype_mix.BATCH=0.0"]))
+    cfg = build_config(SyntheticConfig, merged, key="workload")
+    assert cfg.metadata.rule is AssignmentRule.DEMAND_RANK
     w = SyntheticGenerator(cfg).load()
     assert w.demand.shape == (7, 20, 4)
 
@@ -274,7 +277,7 @@ def test_pulses_ramp_then_decay_and_add_up() -> None:
         rise_ticks=np.array([0, 2, 0], dtype=np.intp),
         decay_ticks=np.array([1.0, 2.0, 1.0]),
     )
-    first = np.concatenate([np.zeros(2), np.exp(-np.arange(10.0))])
+    first = np.concatenate([np.zeros(2), np.exp(-np.arange(7.0)), np.zeros(3)])  # cut at 6 tau
     second = np.zeros(12)
     second[2:5] = 2.0 * np.array([1 / 3, 2 / 3, 1.0])
     second[5:] = 2.0 * np.exp(-np.arange(1, 8) / 2.0)
