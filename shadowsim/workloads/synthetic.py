@@ -22,7 +22,7 @@ The model, per application ``a`` and tick ``t`` (all draws vectorised over apps 
    around the app's peak hour, UTC, from ``-log(daily_ratio)`` at the trough to 0 at the
    peak), a smooth weekend factor, a linear log trend from tick 0, regime shifts (permanent
    log-level steps at Poisson times), and slow AR(1)-spectrum noise.
-3. Bursts (per-app Poisson, instant rise, exponential decay) and flash crowds (rare
+3. Bursts (per-app Poisson, a rise of at most one tick, exponential decay) and flash crowds (rare
    workload-wide events that hit many exposed apps at once with a ramp and a long decay)
    multiply the load by ``1 + excess``.
 4. Correlated resources: resource ``r`` demands ``level[a, r] * load ** elasticity[a, r]``

@@ -102,6 +102,38 @@ def test_batch_jobs_peak_at_night_and_web_by_day() -> None:
         assert window[0] <= int(np.argmax(by_hour)) <= window[1], (kind, by_hour.round(2))
 
 
+def test_periodic_daily_bump_equals_direct_computation() -> None:
+    time_s = MONDAY_2024_S + 300.0 * np.arange(3 * 288 + 17, dtype=np.float64)
+    peak, sharp = np.array([3.0, 14.5, 22.0]), np.array([0.5, 1.0, 4.0])
+    direct = pat.daily_bump(pat.hour_of_day(time_s), peak, sharp)
+    periodic = pat.daily_bump_at(time_s, 300.0, peak, sharp)
+    assert np.allclose(periodic, direct, rtol=1e-5, atol=1e-6)
+    assert np.argmax(direct[1, :288]) == 14 * 12 + 6  # 14:30 UTC
+
+
+@pytest.mark.parametrize("interval_s", [3600.0, 7000.0, 60.0])
+def test_other_intervals_keep_the_daily_rhythm(interval_s: float) -> None:
+    per_day = 86400.0 / interval_s
+    n_ticks = int(6 * per_day)
+    w = _load(n_apps=20, n_ticks=n_ticks, interval_s=interval_s, seed=4)
+    assert w.demand.shape == (20, n_ticks, 4)
+    assert w.interval_s == interval_s
+    assert np.median(_acf(w.demand[..., Resource.CPU], round(per_day))) > 0.4
+
+
+def test_weekly_rhythm_changes_weekend_load_per_app() -> None:
+    cfg = SyntheticConfig(
+        n_apps=40, n_ticks=WEEK, archetype_mix={"WEB": 1.0}, **{**QUIET, "seasonality_scale": 1.0}
+    )
+    cpu = SyntheticGenerator(cfg).load().demand[..., Resource.CPU]
+    wednesday, saturday = cpu[:, 2 * 288 : 3 * 288], cpu[:, 5 * 288 : 6 * 288]
+    ratio = saturday.mean(axis=1) / wednesday.mean(axis=1)
+    assert ratio.min() < 0.8  # business apps quieter at the weekend
+    assert ratio.max() > 1.05  # consumer apps busier
+    assert (ratio > 0.55**1.2 - 0.01).all()
+    assert (ratio < 1.25**1.2 + 0.01).all()
+
+
 def test_weekend_indicator() -> None:
     days = np.array([0.0, 2.5, 4.5, 5.5, 6.5, 6.999, 1e-3])
     w = pat.weekend_indicator(days)
