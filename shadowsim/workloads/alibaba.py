@@ -128,7 +128,8 @@ class AlibabaReader(TraceReader[AlibabaConfig]):
         )
         frame, line = table.frame, table.line
         machine = frame["machine_id"].str.strip().to_numpy(dtype=str)
-        ids = first_apps(list(np.unique(machine)), cfg.max_apps)
+        all_ids = np.unique(machine)
+        ids = first_apps(list(all_ids), cfg.max_apps)
         app = pd.Index(ids).get_indexer(pd.Index(machine))
         keep = app >= 0
         frame, line, app = frame[keep].reset_index(drop=True), line[keep], app[keep]
@@ -183,7 +184,7 @@ class AlibabaReader(TraceReader[AlibabaConfig]):
             samples=samples,
             capacity=capacity,
             repairs=repairs,
-            description=f"alibaba:{usage_path} ({len(ids)} machines)",
+            description=f"alibaba:{usage_path} ({len(ids)} of {all_ids.size} machines)",
         )
 
     def _machine_sizes(

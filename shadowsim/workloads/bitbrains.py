@@ -5,7 +5,8 @@ The format and its quirks are documented in ``shared/traces/README.md``; this re
 them as follows (each repair is counted in ``Workload.repairs`` under the name given):
 
 - fields separated by ``;\\t``; numbers plain or in scientific notation;
-- the ``Timestamp [ms]`` column holds Unix **seconds**, whatever the header says;
+- the ``Timestamp [ms]`` column holds Unix **seconds**, whatever the header says (a value
+  after the year 2100 is rejected as milliseconds);
 - duplicated or unordered timestamps (82.csv): sorted and merged by the resampler
   (``rows_out_of_order_sorted``, ``duplicate_rows_merged``);
 - rows with ``CPU cores`` or ``CPU capacity provisioned`` equal to 0 mean the VM was not
@@ -73,6 +74,7 @@ _VALUE_COLUMNS = (
     "Network received + transmitted throughput [KB/s]",
 )
 _KB_PER_MIB = 1024.0
+_LATEST_UNIX_S = 4_102_444_800.0  # 2100-01-01: later "seconds" are milliseconds
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,16 @@ class BitbrainsReader(TraceReader[BitbrainsConfig]):
         frame = table.frame
         reject_negative(path, frame, BITBRAINS_HEADER, table.line)
         col = {name: frame[name].to_numpy(dtype=np.float64) for name in BITBRAINS_HEADER}
+        stamp = col["Timestamp [ms]"]
+        if stamp.max() > _LATEST_UNIX_S:
+            row = int(np.argmax(stamp > _LATEST_UNIX_S))
+            raise TraceFormatError(
+                path,
+                f"timestamp {stamp[row]:.0f} is not Unix seconds (after year 2100); GWA-T-12 "
+                "files hold seconds despite the '[ms]' header: convert the column to seconds",
+                line=int(table.line[row]),
+                column="Timestamp [ms]",
+            )
         cores, cap_mhz = col["CPU cores"], col["CPU capacity provisioned [MHZ]"]
         used_mhz = col["CPU usage [MHZ]"]
         mem_cap = col["Memory capacity provisioned [KB]"] / _KB_PER_MIB

@@ -160,7 +160,8 @@ class PlanetLabReader(TraceReader[PlanetLabConfig]):
                     f.path, f"VM {f.vm!r} has a second file for the same day: {seen[key]}"
                 )
             seen[key] = f.path
-        ids = first_apps([app_of(f) for f in files], cfg.max_apps)
+        all_ids = {app_of(f) for f in files}
+        ids = first_apps(list(all_ids), cfg.max_apps)
         index = {app: i for i, app in enumerate(ids)}
         chosen = [f for f in files if app_of(f) in index]
         n = cfg.samples_per_file
@@ -194,7 +195,7 @@ class PlanetLabReader(TraceReader[PlanetLabConfig]):
             columns=("CPU %", "memory", "disk", "network"),
         )
         description = (
-            f"planetlab:{root} ({len(ids)} apps from {len(chosen)} VM-day files, "
+            f"planetlab:{root} ({len(ids)} of {len(all_ids)} apps from {len(chosen)} VM-day files, "
             f"{len(days) or 1} day(s), layout {layout.name}; memory/disk/network synthesised "
             f"from CPU)"
         )

@@ -174,7 +174,6 @@ def resample(
             f"{MAX_GRID_CELLS} grid cells; use a larger interval_s or fewer apps (max_apps)",
         )
     starts = _group_starts(u_app, tick)
-    n_per_bin = np.diff(np.append(starts, u_app.size))
     present_per_bin = np.add.reduceat(u_present.astype(np.int64), starts)
     extra = np.maximum(present_per_bin - 1, 0)
     report.add_counts(samples.app_ids, u_app[starts], extra, "samples_averaged_in_tick")
@@ -190,7 +189,6 @@ def resample(
     # the first row of each tick locates it in the file (the earliest sample of the tick)
     where_line[b_app, b_tick] = u_line[starts]
     where_file[b_app, b_tick] = u_file[starts]
-    del n_per_bin
 
     active = _classify_ticks(
         state, interval_s, max_gap_s, gap_policy, report, samples, where_file, where_line

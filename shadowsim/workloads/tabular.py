@@ -162,6 +162,7 @@ class TabularReader(TraceReader[TabularConfig]):
         )
         parts = [self._read_file(path) for path in files]
         all_apps = np.concatenate([p.app for p in parts])
+        n_all = np.unique(all_apps).size
         ids = first_apps(list(np.unique(all_apps)), cfg.max_apps)
         keep = pd.Index(ids).get_indexer(pd.Index(all_apps)) >= 0
         app = pd.Index(ids).get_indexer(pd.Index(all_apps[keep])).astype(np.intp)
@@ -199,7 +200,7 @@ class TabularReader(TraceReader[TabularConfig]):
             samples=samples,
             capacity=np.full((len(ids), len(RESOURCES)), np.nan),
             repairs=repairs,
-            description=f"tabular:{root} ({len(ids)} apps from {len(files)} file(s))",
+            description=f"tabular:{root} ({len(ids)} of {n_all} apps from {len(files)} file(s))",
             priority=None if priority is None else np.nan_to_num(priority, nan=-1).astype(np.int8),
             sla_response_s=meta.get("sla_response_s"),
             sla_max_error_rate=meta.get("sla_max_error_rate"),

@@ -235,6 +235,11 @@ def test_negative_value(tmp_path: Path) -> None:
     assert "line 3, column 'Disk read throughput [KB/s]': negative value -4.0" in msg
 
 
+def test_milliseconds_are_rejected(tmp_path: Path) -> None:
+    msg = _error(tmp_path, [_row(T0 * 1000)])
+    assert "line 2, column 'Timestamp [ms]': timestamp 1375308176000 is not Unix seconds" in msg
+
+
 def test_empty_line_inside_the_data(tmp_path: Path) -> None:
     msg = _error(tmp_path, [_row(T0), "", _row(T0 + 600)])
     assert "7.csv, line 3: empty line inside the data" in msg

@@ -146,7 +146,7 @@ def test_parquet_with_datetime_column_and_folder_of_files(tmp_path: Path) -> Non
     w = _load(tmp_path)
     assert w.app_ids == ("a", "b")
     assert w.demand[0, :, Resource.CPU].tolist() == [1.0, 2.0, 3.0]
-    assert w.source.endswith("(2 apps from 2 file(s))")
+    assert w.source.endswith("(2 of 2 apps from 2 file(s))")
 
 
 def test_parquet_errors_name_the_row(tmp_path: Path) -> None:
