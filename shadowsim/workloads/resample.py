@@ -14,6 +14,8 @@ calls :func:`resample`. The rules, applied in this order:
    multiple of ``interval_s``; all applications share this grid. A tick's value is the mean of
    the samples that fall in it (missing values ignored). Samples beyond the first in one tick
    count as ``samples_averaged_in_tick`` (jittered timestamps, or a finer native interval).
+   A tick with both provisioned and unprovisioned samples is provisioned; the latter count
+   as ``unprovisioned_samples_in_provisioned_tick``.
 4. **Inactive ticks** (``Workload.active`` False) are ticks before an application's first or
    after its last sample (``ticks_before_first_sample``, ``ticks_after_last_sample``), ticks
    whose samples all say the VM was not provisioned (``ticks_unprovisioned``) and gaps that are
@@ -177,6 +179,11 @@ def resample(
     present_per_bin = np.add.reduceat(u_present.astype(np.int64), starts)
     extra = np.maximum(present_per_bin - 1, 0)
     report.add_counts(samples.app_ids, u_app[starts], extra, "samples_averaged_in_tick")
+    per_bin = np.diff(np.append(starts, u_app.size))
+    overruled = np.where(present_per_bin > 0, per_bin - present_per_bin, 0)
+    report.add_counts(
+        samples.app_ids, u_app[starts], overruled, "unprovisioned_samples_in_provisioned_tick"
+    )
     means = _group_mean(u_vals, u_present, starts)
 
     b_app, b_tick = u_app[starts], tick[starts]

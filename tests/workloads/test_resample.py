@@ -118,6 +118,14 @@ def test_unprovisioned_rows_make_inactive_ticks_and_their_values_are_not_used() 
     assert grid.repairs.totals == {"duplicate_rows_merged": 1, "ticks_unprovisioned": 2}
 
 
+def test_unprovisioned_sample_in_a_provisioned_tick_is_overruled_and_counted() -> None:
+    rows = [(0, 3000.0, 1.0, True), (0, 3100.0, 7.0, False), (0, 3300.0, 2.0, True)]
+    grid = resample(_samples(rows), interval_s=I)
+    assert grid.values[0, :, 0].tolist() == [1.0, 2.0]
+    assert grid.active.all()
+    assert grid.repairs.totals == {"unprovisioned_samples_in_provisioned_tick": 1}
+
+
 def test_gap_next_to_an_unprovisioned_stretch_is_not_interpolated() -> None:
     rows = [(0, 3000.0, 1.0, True), (0, 3600.0, 0.0, False), (0, 3900.0, 4.0, True)]
     grid = resample(_samples(rows), interval_s=I, max_gap_s=1e9)
