@@ -52,13 +52,14 @@ def resolve(path: str) -> type[Any]:
 
 def _writable(node: Node) -> None:
     node._set_flag("readonly", None)
-    if isinstance(node, DictConfig | ListConfig):
-        content = node._content
-        keys = list(content) if isinstance(content, dict) else range(len(content or []))
-        for key in keys:
-            child = node._get_node(key)
-            if isinstance(child, Node):
-                _writable(child)
+    children: list[Any] = []
+    if isinstance(node, DictConfig):
+        children = [node._get_node(key) for key in node]
+    elif isinstance(node, ListConfig):
+        children = [node._get_node(i) for i in range(len(node))]
+    for child in children:
+        if isinstance(child, Node):
+            _writable(child)
 
 
 def _plain(value: Any) -> Any:
@@ -75,8 +76,9 @@ def _plain(value: Any) -> Any:
 
 def schema_node(cls: type[Any]) -> DictConfig:
     """A writable OmegaConf node for the dataclass ``cls`` (see the module docstring)."""
+    node: DictConfig
     try:
-        node = OmegaConf.structured(cls)
+        node = typing.cast(DictConfig, OmegaConf.structured(cls))
     except OmegaConfBaseException:
         node = OmegaConf.create(_plain(cls()))
         OmegaConf.set_struct(node, True)
@@ -141,12 +143,11 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(key, f"expected a mapping of {tp.__name__} fields, got {value!r}")
         hints = typing.get_type_hints(tp)
-        names = {f.name for f in dataclasses.fields(tp) if f.init}
-        unknown = sorted(set(value) - names)
+        fields = {f.name for f in dataclasses.fields(tp) if f.init}
+        unknown = sorted(set(value) - fields)
         if unknown:
-            raise ConfigError(
-                f"{key}.{unknown[0]}", f"unknown key; {tp.__name__} has: {', '.join(sorted(names))}"
-            )
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{key}.{unknown[0]}", f"unknown key; {tp.__name__} has: {known}")
         kwargs = {k: _convert(hints[k], v, f"{key}.{k}") for k, v in value.items()}
         return tp(**kwargs)
     if isinstance(tp, type) and issubclass(tp, Enum):
