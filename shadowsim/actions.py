@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from shadowsim.resources import Resource
 
 
@@ -27,6 +30,44 @@ class ScaleAction:
     app: int
     resource: Resource
     target: float
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleAllAction:
+    """Set many allocations at once: one entry per application and resource.
+
+    The bulk form of :class:`ScaleAction`, for policies that decide for every application
+    each tick (thousands of :class:`ScaleAction` objects per tick would be too slow). Each
+    entry is validated on its own; the :class:`ActionResult` carries a
+    :class:`ScaleAllOutcome` saying, per entry, whether it was accepted and whether it was
+    clamped.
+
+    Attributes:
+        targets: ``(A, 4)`` new total allocation per application and resource, in the
+            resource's unit (vCPU, MiB, KB/s); NaN means "hold" (leave that entry as it is).
+    """
+
+    targets: NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleAllOutcome:
+    """Per-entry result of a :class:`ScaleAllAction` (or of a :class:`ScaleAction`).
+
+    Attributes:
+        accepted: ``(A, 4)`` True where a target was given and started (possibly clamped).
+        clamped: ``(A, 4)`` True where the applied target differs from the one asked for
+            (bounds of the VM size, or room left on the host).
+        applied: ``(A, 4)`` total allocation that will be in force once scaling lands; NaN
+            where nothing was started.
+        rejected_reasons: Count of rejected entries per reason, e.g.
+            ``{"negative target": 2}``; empty when every given entry was accepted.
+    """
+
+    accepted: NDArray[np.bool_]
+    clamped: NDArray[np.bool_]
+    applied: NDArray[np.float64]
+    rejected_reasons: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -68,7 +109,7 @@ class PoolTargetAction:
     targets: tuple[int, ...]
 
 
-Action = ScaleAction | MigrateAction | ShiftToSpareAction | PoolTargetAction
+Action = ScaleAction | ScaleAllAction | MigrateAction | ShiftToSpareAction | PoolTargetAction
 
 
 @dataclass(frozen=True)
@@ -80,9 +121,12 @@ class ActionResult:
         accepted: True when the backend started carrying it out.
         reason: Why it was rejected or changed (empty when accepted unchanged).
         effective_at_s: Simulated or wall time at which it takes effect, s, when accepted.
+        outcome: Per-entry details for :class:`ScaleAllAction` and :class:`ScaleAction`;
+            None for the other actions.
     """
 
     action: Action
     accepted: bool
     reason: str = ""
     effective_at_s: float | None = None
+    outcome: ScaleAllOutcome | None = None

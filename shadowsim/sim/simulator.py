@@ -1,0 +1,510 @@
+"""The :class:`Simulator`: a SimPy cluster implementing :class:`~shadowsim.backend.ClusterBackend`.
+
+SimPy carries the discrete events: control ticks (``advance``), scaling actuations,
+spare provisioning and activations, migrations and host failures. Between two events the
+allocations are constant, so the ticks in between are accounted in one vectorised block
+across all VMs (:mod:`shadowsim.sim.kpis`); every event handler first accounts the ticks
+before its effect (:meth:`Simulator._sync`). The modelling assumptions are listed in
+:mod:`shadowsim.sim`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import simpy
+from numpy.typing import NDArray
+
+from shadowsim.actions import (
+    Action,
+    ActionResult,
+    MigrateAction,
+    PoolTargetAction,
+    ScaleAction,
+    ScaleAllAction,
+    ShiftToSpareAction,
+)
+from shadowsim.cluster_state import ClusterSpec, ClusterState
+from shadowsim.errors import BackendError
+from shadowsim.resources import N_RESOURCES, Resource
+from shadowsim.sim.components import ComponentLayout
+from shadowsim.sim.config import ClusterConfig
+from shadowsim.sim.contention import ContentionResolver
+from shadowsim.sim.cost import CostModel
+from shadowsim.sim.demand import DemandFeed
+from shadowsim.sim.faults import FaultSampler
+from shadowsim.sim.kpis import KpiKernel
+from shadowsim.sim.ledger import Ledger
+from shadowsim.sim.mover import Mover
+from shadowsim.sim.moves import EventKind, Move, SimEvent
+from shadowsim.sim.outages import Outage, Outages
+from shadowsim.sim.placement import initial_allocation, place
+from shadowsim.sim.pool import Provision, SparePool
+from shadowsim.sim.scaling import ScalePlanner
+from shadowsim.sim.snapshot import SnapshotBuilder
+from shadowsim.workloads.workload import Priority, Workload
+
+_TIME_EPS = 1e-9
+
+
+@dataclass(eq=False)
+class _ScaleBatch:
+    targets: NDArray[np.float64]
+    mask: NDArray[np.bool_]
+
+
+class Simulator:
+    """A simulated cluster replaying a workload.
+
+    Args:
+        workload: The demand to replay (applications x ticks x 4).
+        config: Cluster parameters; defaults when None.
+
+    Raises:
+        ConfigError: When the config is invalid or the workload does not fit ``n_hosts``.
+    """
+
+    def __init__(self, workload: Workload, config: ClusterConfig | None = None) -> None:
+        cfg = config if config is not None else ClusterConfig()
+        self.workload = workload
+        self.config = cfg
+        self.interval_s = float(workload.interval_s)
+        self.rng = np.random.default_rng(cfg.seed)
+        layout = ComponentLayout.build(
+            workload.priority, cfg.components_per_app, cfg.component_shares
+        )
+        self.layout = layout
+        cap = np.asarray(cfg.host_capacity)
+        limit_one = cap * np.asarray(cfg.overcommit)
+        low = np.asarray(cfg.scaling.min_allocation)
+        high = limit_one.copy()
+        if cfg.scaling.max_allocation is not None:
+            high = np.minimum(high, np.asarray(cfg.scaling.max_allocation))
+        alloc, self.clipped_initial = initial_allocation(
+            workload.demand, self.interval_s, layout, cfg.initial, low, high
+        )
+        spare_size = (
+            np.asarray(cfg.pool.spare_size)
+            if cfg.pool.spare_size is not None
+            else np.clip(np.median(alloc, axis=0), low, high)
+        )
+        held = np.asarray(cfg.pool.held_fraction) * spare_size
+        spare_states = np.repeat(np.arange(len(cfg.pool.initial_target)), cfg.pool.initial_target)
+        if not cfg.pool.start_ready:
+            spare_states = spare_states[:0]
+        spare_items = held[spare_states]
+        placed_spares = spare_items.any(axis=1)
+        items = np.concatenate([alloc, spare_items[placed_spares]])
+        item_host, n_hosts = place(items, limit_one, cfg.target_utilisation, cfg.n_hosts)
+        n_comp = layout.n_components
+        self.host_capacity = np.tile(cap, (n_hosts, 1))
+        self.host_capacity.setflags(write=False)
+        self.host_limit = self.host_capacity * np.asarray(cfg.overcommit)
+        priority = workload.priority
+        self._spec = ClusterSpec(
+            app_ids=workload.app_ids,
+            priority=priority,
+            sla_response_s=workload.sla_response_s,
+            sla_max_error_rate=workload.sla_max_error_rate,
+            component_app=layout.component_app,
+            component_share=layout.component_share,
+            component_critical=layout.critical,
+            host_capacity=self.host_capacity,
+            interval_s=self.interval_s * cfg.control_every_ticks,
+        )
+        # state
+        self.alloc = alloc
+        self.pending = alloc.copy()
+        self.reserve = alloc.copy()
+        self.host_of = item_host[:n_comp].astype(np.intp)
+        self.migrating = np.zeros(n_comp, dtype=np.bool_)
+        self.on_spare = np.zeros(n_comp, dtype=np.bool_)
+        self.host_up = np.ones(n_hosts, dtype=np.bool_)
+        self._inflight: list[_ScaleBatch] = []
+        self.events: list[SimEvent] = []
+        self._cells = (self.host_of[:, None] * N_RESOURCES + np.arange(N_RESOURCES)).ravel()
+        self._reserved_cache: NDArray[np.float64] | None = None
+        self._held_cache: NDArray[np.float64] | None = None
+        self._boundary_groups: list[tuple[float, tuple[int, ...]]] | None = None
+        # models
+        self.pool = SparePool(cfg.pool, n_hosts, spare_size)
+        spare_hosts = item_host[n_comp:]
+        for state, host in zip(spare_states[placed_spares], spare_hosts, strict=True):
+            self.pool.ready[host, state] += 1
+        comp_reserved = np.bincount(
+            self._cells, weights=alloc.ravel(), minlength=self.host_limit.size
+        ).reshape(self.host_limit.shape)
+        self.pool.add_ready(
+            spare_states[~placed_spares], self.host_limit - comp_reserved, self.host_capacity
+        )
+        self.cost = CostModel(cfg.prices)
+        self.contention = ContentionResolver(
+            self.host_capacity, priority[layout.component_app], len(Priority)
+        )
+        self.contention.set_hosts(self.host_of)
+        self.kernel = KpiKernel(
+            cfg.queue,
+            layout,
+            self.interval_s,
+            workload.sla_response_s,
+            workload.sla_max_error_rate,
+            self.contention,
+            max_block=min(cfg.max_block_ticks, workload.n_ticks),
+        )
+        self.ledger = Ledger(n_comp, workload.n_apps)
+        self.outages = Outages(self.interval_s, n_comp)
+        self.feed = DemandFeed(workload, layout, self.kernel.max_block)
+        self.planner = ScalePlanner(layout, low, high, n_hosts)
+        self.env = simpy.Environment()
+        self._tick = 0
+        self._control = 0
+        self._alloc_rate = 0.0
+        self._pool_rate = 0.0
+        self._overcommitted = bool(max(cfg.overcommit) > 1.0)
+        self._refresh_allocation()
+        self.moves = Mover(self)
+        self.snapshots = SnapshotBuilder(self)
+        self._pool_short = False
+        self.reconcile_pool()
+        self._state = self.snapshots.initial()
+        if cfg.faults.enabled:
+            self._faults = FaultSampler(cfg.faults, self.rng)
+            self.env.process(self._fault_loop())
+
+    # ------------------------------------------------------------------ protocol
+    @property
+    def spec(self) -> ClusterSpec:
+        """The static description of the cluster."""
+        return self._spec
+
+    @property
+    def now_s(self) -> float:
+        """Simulated time since the first tick, s."""
+        return self._tick * self.interval_s
+
+    @property
+    def done(self) -> bool:
+        """True once every workload tick has been accounted."""
+        return self._tick >= self.workload.n_ticks
+
+    @property
+    def tick(self) -> int:
+        """Next workload tick to account."""
+        return self._tick
+
+    def observe(self) -> ClusterState:
+        """The snapshot made by the last :meth:`advance` (an initial one before any)."""
+        return self._state
+
+    def advance(self) -> ClusterState:
+        """Run to the next control tick, account every tick on the way, return the snapshot.
+
+        Raises:
+            BackendError: When the workload has already ended.
+        """
+        if self.done:
+            raise BackendError(
+                f"the workload ended at tick {self.workload.n_ticks}; build a new Simulator "
+                "to replay it again"
+            )
+        self._control += 1
+        target = min(self._control * self.config.control_every_ticks, self.workload.n_ticks)
+        self.env.run(until=target * self.interval_s)
+        self._sync(target)
+        if self._pool_short:
+            self.reconcile_pool()
+        self._state = self.snapshots.build()
+        return self._state
+
+    def apply(self, actions: Sequence[Action]) -> list[ActionResult]:
+        """Validate and start each action; one :class:`ActionResult` per action, in order."""
+        results: list[ActionResult] = []
+        for action in actions:
+            match action:
+                case ScaleAllAction():
+                    results.append(self._scale(action, action.targets))
+                case ScaleAction():
+                    results.append(self._scale_one(action))
+                case MigrateAction():
+                    results.append(self.moves.migrate(action))
+                case ShiftToSpareAction():
+                    results.append(self.moves.shift(action))
+                case PoolTargetAction():
+                    results.append(self._pool_target(action))
+                case _:
+                    results.append(
+                        ActionResult(
+                            action,
+                            False,
+                            f"unknown action type {type(action).__name__}; "
+                            "expected ScaleAction, ScaleAllAction, MigrateAction, "
+                            "ShiftToSpareAction or PoolTargetAction",
+                        )
+                    )
+        return results
+
+    # ------------------------------------------------------------------ time and accounting
+    def tick_at(self, time_s: float) -> int:
+        """First tick starting at or after ``time_s``: where an effect at that time lands."""
+        return math.ceil(time_s / self.interval_s - _TIME_EPS)
+
+    def at(self, delay_s: float, handler: Callable[[], None]) -> None:
+        """Run ``handler`` as a SimPy event ``delay_s`` from now."""
+        event = self.env.timeout(delay_s)
+        event.callbacks.append(lambda _event: handler())
+
+    def _sync(self, until_tick: int) -> None:
+        """Account every tick before ``until_tick`` with the state as it is now."""
+        until_tick = min(until_tick, self.workload.n_ticks)
+        sums = self.ledger.interval
+        if self._alloc_dirty and self._tick < until_tick:
+            self._refresh_allocation()
+        while self._tick < until_tick:
+            n = min(until_tick - self._tick, self.kernel.max_block)
+            start_s = self._tick * self.interval_s
+            service = self.outages.service(start_s, n, self.host_of) if len(self.outages) else None
+            demand, active = self.feed.block(self._tick, n)
+            self.kernel.account(demand, service, active, sums)
+            span_s = n * self.interval_s
+            sums.allocation_cost += self._alloc_rate * span_s
+            sums.pool_cost += self._pool_rate * span_s
+            self._tick += n
+
+    def sync_now(self) -> None:
+        """Account the ticks before the current SimPy time (call before changing state)."""
+        self._sync(self.tick_at(self.env.now))
+
+    # ------------------------------------------------------------------ derived state
+    def _allocation_changed(self) -> None:
+        """Mark what depends on the allocation stale (refreshed before the next block)."""
+        self._alloc_dirty = True
+        self._reserved_cache = None
+
+    def _refresh_allocation(self) -> None:
+        self.kernel.set_allocation(self.alloc, check_contention=self._overcommitted)
+        self._alloc_rate = self.cost.allocation_rate(self.alloc)
+        self._alloc_dirty = False
+
+    def hosts_changed(self) -> None:
+        """Refresh what depends on where components run (call after a move)."""
+        self._cells = (self.host_of[:, None] * N_RESOURCES + np.arange(N_RESOURCES)).ravel()
+        self.contention.set_hosts(self.host_of)
+        self._allocation_changed()
+        self.snapshots.placement_changed()
+
+    def reserved_changed(self) -> None:
+        """Drop the cached host reservations (call after any reservation changes)."""
+        self._reserved_cache = None
+
+    def host_reserved(self) -> NDArray[np.float64]:
+        """``(H, 4)`` capacity reserved per host: components, in-flight moves and spares."""
+        if self._reserved_cache is None:
+            total = np.bincount(
+                self._cells, weights=self.reserve.ravel(), minlength=self.host_limit.size
+            ).reshape(self.host_limit.shape)
+            if self._held_cache is None:
+                self._held_cache = self.pool.held_by_host()
+            total += self._held_cache
+            for move in self.moves.active:
+                total[move.destination] += move.reserved
+            self._reserved_cache = total
+        return self._reserved_cache
+
+    def room(self) -> NDArray[np.float64]:
+        """``(H, 4)`` room left per host: capacity x overcommit minus reservations."""
+        room: NDArray[np.float64] = self.host_limit - self.host_reserved()
+        return room
+
+    def log(self, event: SimEvent) -> None:
+        """Keep a notable event."""
+        self.events.append(event)
+
+    # ------------------------------------------------------------------ scaling
+    def _landing_groups(self) -> list[tuple[float, tuple[int, ...]]]:
+        """Resources grouped by when a change decided now lands: ``(delay_s, resources)``.
+
+        A change lands at the first tick boundary at or after ``now + latency``; resources
+        landing at the same boundary share one event (at the largest of their latencies).
+        """
+        now = self.env.now
+        on_boundary = now == self._tick * self.interval_s
+        if on_boundary and self._boundary_groups is not None:
+            return self._boundary_groups
+        groups: dict[tuple[int, bool], list[int]] = {}
+        for res, latency in enumerate(self.config.scaling.latency_s):
+            at = now + latency
+            tick = self.tick_at(at)
+            groups.setdefault((tick, at >= tick * self.interval_s), []).append(res)
+        lat = self.config.scaling.latency_s
+        result = [(max(lat[r] for r in rs), tuple(rs)) for rs in groups.values()]
+        if on_boundary and now == 0.0:
+            self._boundary_groups = result
+        return result
+
+    def _scale_one(self, action: ScaleAction) -> ActionResult:
+        n_apps = self.workload.n_apps
+        if isinstance(action.app, bool) or not isinstance(action.app, int | np.integer):
+            return ActionResult(action, False, f"app must be an integer index, got {action.app!r}")
+        if not 0 <= action.app < n_apps:
+            return ActionResult(action, False, f"unknown app {action.app}: valid 0..{n_apps - 1}")
+        if not isinstance(action.resource, Resource):
+            return ActionResult(
+                action, False, f"resource must be a Resource, got {action.resource!r}"
+            )
+        if isinstance(action.target, bool) or not isinstance(action.target, int | float):
+            return ActionResult(action, False, f"target must be a number, got {action.target!r}")
+        if math.isnan(action.target):
+            return ActionResult(action, False, "target is NaN; give a number")
+        targets = np.full((n_apps, N_RESOURCES), np.nan)
+        targets[action.app, action.resource] = action.target
+        return self._scale(action, targets)
+
+    def _scale(self, action: Action, raw: object) -> ActionResult:
+        shape = (self.workload.n_apps, N_RESOURCES)
+        if not isinstance(raw, np.ndarray) or raw.dtype != np.float64:
+            try:
+                raw = np.asarray(raw, dtype=np.float64)
+            except (TypeError, ValueError) as err:
+                return ActionResult(action, False, f"targets are not numbers: {err}")
+        targets: NDArray[np.float64] = raw
+        if targets.shape != shape:
+            return ActionResult(
+                action, False, f"targets must have shape {shape}, got {targets.shape}"
+            )
+        plan = self.planner.plan(
+            targets,
+            self.reserve,
+            self.room(),
+            self.host_of,
+            self._cells,
+            self.migrating if self.moves.active else None,
+        )
+        outcome = plan.outcome
+        started = plan.n_accepted > 0
+        given = started or bool(outcome.rejected_reasons)
+        effective: float | None = None
+        if started:
+            comp = plan.targets
+            touched = plan.touched
+            np.copyto(self.pending, comp, where=touched)
+            np.fmax(self.reserve, comp, out=self.reserve)
+            self._reserved_cache = None
+            for delay, resources in self._landing_groups():
+                mask = (
+                    touched
+                    if len(resources) == N_RESOURCES
+                    else touched & self._res_mask(resources)
+                )
+                batch = _ScaleBatch(comp, mask)
+                self._inflight.append(batch)
+                land_s = self.tick_at(self.env.now + delay) * self.interval_s
+                effective = land_s if effective is None else max(effective, land_s)
+                if delay == 0.0:
+                    self._land(batch)
+                else:
+                    self.at(delay, partial(self._land, batch))
+        reason = "" if given else "every target is NaN (hold): nothing to change"
+        if outcome.rejected_reasons or plan.n_clamped:
+            parts = [f"{plan.n_clamped} entries clamped"] if plan.n_clamped else []
+            parts += [f"{n} rejected: {why}" for why, n in outcome.rejected_reasons.items()]
+            reason = "; ".join(parts)
+        return ActionResult(action, started or not given, reason, effective, outcome)
+
+    @staticmethod
+    def _res_mask(resources: tuple[int, ...]) -> NDArray[np.bool_]:
+        mask = np.zeros(N_RESOURCES, dtype=np.bool_)
+        mask[list(resources)] = True
+        return mask
+
+    def _land(self, batch: _ScaleBatch) -> None:
+        self.sync_now()
+        np.copyto(self.alloc, batch.targets, where=batch.mask)
+        self._inflight.remove(batch)
+        np.copyto(self.reserve, self.alloc)
+        for other in self._inflight:
+            np.fmax(self.reserve, np.where(other.mask, other.targets, np.nan), out=self.reserve)
+        self._allocation_changed()
+
+    # ------------------------------------------------------------------ pool
+    def _pool_target(self, action: PoolTargetAction) -> ActionResult:
+        cfg = self.config.pool
+        targets = action.targets
+        n_states = len(cfg.initial_target)
+        if len(targets) != n_states:
+            return ActionResult(action, False, f"need {n_states} targets (one per state)")
+        bad = [
+            t
+            for t in targets
+            if isinstance(t, bool)
+            or not isinstance(t, int | np.integer)
+            or not 0 <= t <= cfg.max_per_state
+        ]
+        if bad:
+            return ActionResult(
+                action, False, f"targets must be integers in [0, {cfg.max_per_state}], got {bad}"
+            )
+        self.sync_now()
+        self.pool.target = np.asarray(targets, dtype=np.int64)
+        unplaced = self.reconcile_pool()
+        reason = f"{unplaced} spare(s) not placed yet: no host has room" if unplaced else ""
+        return ActionResult(action, True, reason, self.env.now)
+
+    def reconcile_pool(self) -> int:
+        """Move the pool toward its target; returns spares that could not be placed."""
+        done = self.pool.reconcile(self.room(), self.host_capacity, self.host_up, self.env.now)
+        for batch in done.started:
+            delay = batch.ready_at_s - self.env.now
+            self.at(delay, partial(self._spares_ready, batch))
+        self._pool_short = done.unplaced > 0
+        self._pool_changed()
+        return done.unplaced
+
+    def _spares_ready(self, batch: Provision) -> None:
+        self.sync_now()
+        if batch in self.pool.provisioning:
+            self.log(SimEvent(self.env.now, EventKind.SPARES_READY, count=len(batch.hosts)))
+        self.pool.complete(batch)
+        self._pool_changed()
+
+    def _pool_changed(self) -> None:
+        self._pool_rate = self.cost.pool_rate(
+            self.pool.holding_counts(), self.pool.holding, self.pool.spare_size
+        )
+        self._held_cache = None
+        self._reserved_cache = None
+        self.snapshots.pool_changed()
+
+    # ------------------------------------------------------------------ faults
+    def _fault_loop(self) -> simpy.events.ProcessGenerator:
+        repair_s = self.config.faults.repair_s
+        while True:
+            n_up = int(self.host_up.sum())
+            if n_up == 0:
+                yield self.env.timeout(repair_s)
+                continue
+            yield self.env.timeout(self._faults.next_delay_s(n_up))
+            host = self._faults.pick_host(self.host_up)
+            self.sync_now()
+            self.host_up[host] = False
+            self.pool.fail_host(host)
+            self.moves.abort_touching(host)
+            now = self.env.now
+            self.outages.add(Outage(now, now + repair_s, 0.0, host=host))
+            self.log(SimEvent(now, EventKind.HOST_FAILED, host=host))
+            self.at(repair_s, partial(self._repair, host))
+            self.reconcile_pool()
+
+    def _repair(self, host: int) -> None:
+        self.sync_now()
+        self.host_up[host] = True
+        self.log(SimEvent(self.env.now, EventKind.HOST_REPAIRED, host=host))
+        if self._pool_short:
+            self.reconcile_pool()
+
+    def moving(self) -> list[Move]:
+        """Moves in flight."""
+        return list(self.moves.active)
