@@ -56,6 +56,11 @@ class ComponentMap:
             self._matrix = np.zeros((n_apps, self.n_components))
             self._matrix[app, np.arange(self.n_components)] = 1.0
         self._res = np.arange(N_RESOURCES, dtype=np.intp)
+        self._cells_host: NDArray[np.intp] | None = None
+        self._cells = np.zeros(0, dtype=np.intp)
+        self._share4 = np.ascontiguousarray(np.broadcast_to(self.share, (self.n_components, 4)))
+        self._host_matrix = np.zeros((0, n_apps))
+        self._host_matrix_cells: NDArray[np.intp] | None = None
         self._cached_state: ClusterState | None = None
         self._cached: tuple[F64, F64] = (np.zeros((0, N_RESOURCES)), np.zeros((0, N_RESOURCES)))
 
@@ -68,15 +73,42 @@ class ComponentMap:
 
     def to_components(self, per_app: F64) -> F64:
         """Spread a ``(A, 4)`` per-application total over its components by their share."""
-        result: F64 = per_app[self.component_app] * self.share
+        result: F64 = per_app.take(self.component_app, axis=0)
+        result *= self._share4
         return result
+
+    def host_matrix(self, host_of: NDArray[np.intp], n_hosts: int) -> F64:
+        """``(H, A)`` share of each application's demand that runs on each host.
+
+        ``host_matrix @ per_app`` gives the ``(H, 4)`` host totals of per-application
+        quantities spread over the components by share (one small matrix product). Cached
+        for the last placement seen.
+        """
+        cells = self.host_cells(host_of)
+        if self._host_matrix.shape[0] != n_hosts or self._host_matrix_cells is not cells:
+            matrix = np.zeros((n_hosts, self.n_apps))
+            np.add.at(matrix, (self._cells_host, self.component_app), self.share[:, 0])
+            self._host_matrix = matrix
+            self._host_matrix_cells = cells
+        return self._host_matrix
+
+    def host_cells(self, host_of: NDArray[np.intp]) -> NDArray[np.intp]:
+        """``(C * 4,)`` flat ``host * 4 + resource`` index of every component entry.
+
+        Cached for the last placement seen (placements change only when components move).
+        """
+        if self._cells_host is None or not np.array_equal(host_of, self._cells_host):
+            self._cells_host = np.array(host_of, dtype=np.intp, copy=True)
+            self._cells = (self._cells_host[:, None] * N_RESOURCES + self._res).ravel()
+        return self._cells
 
     def to_hosts(self, per_component: F64, host_of: NDArray[np.intp], n_hosts: int) -> F64:
         """Sum a ``(C, 4)`` array over the components on each host into ``(H, 4)``."""
-        index = (np.asarray(host_of, dtype=np.intp)[:, None] * N_RESOURCES + self._res).ravel()
         totals: F64 = np.bincount(
-            index, weights=per_component.ravel(), minlength=n_hosts * N_RESOURCES
-        ).astype(np.float64, copy=False)
+            self.host_cells(host_of),
+            weights=per_component.ravel(),
+            minlength=n_hosts * N_RESOURCES,
+        )
         return totals.reshape(n_hosts, N_RESOURCES)
 
     def app_allocation(self, state: ClusterState) -> tuple[F64, F64]:

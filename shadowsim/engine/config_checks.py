@@ -150,8 +150,15 @@ def check_enum(key: str, enum_cls: type[E], value: object) -> E:
     raise ConfigError(key, str(unknown))
 
 
-def check_sub_config(key: str, cls: type[T], value: object) -> T:
+def check_sub_config(key: str, cls: type[T], value: object, *, prefix: str | None = None) -> T:
     """A nested config dataclass, given as an instance or a mapping of its fields.
+
+    Args:
+        key: Dotted key of the nested config.
+        cls: Its dataclass.
+        value: An instance or a mapping of its fields.
+        prefix: Prepended to the keys of errors raised inside ``cls`` (default ``key``;
+            pass the parent's key when ``cls`` names its own keys absolutely).
 
     Raises:
         ConfigError: Neither, or the mapping names a field the dataclass does not have.
@@ -167,7 +174,8 @@ def check_sub_config(key: str, cls: type[T], value: object) -> T:
         try:
             return cls(**{str(k): v for k, v in value.items()})
         except ConfigError as err:
-            raise ConfigError(f"{key}.{err.key}", str(err).split(": ", 1)[-1]) from err
+            inner = f"{key if prefix is None else prefix}.{err.key}"
+            raise ConfigError(inner, str(err).split(": ", 1)[-1]) from err
     raise ConfigError(key, f"must be a {cls.__name__} or a mapping of its fields, got {value!r}")
 
 

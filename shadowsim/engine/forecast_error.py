@@ -36,7 +36,10 @@ class ForecastErrorTracker:
 
     def __init__(self, n_apps: int, halflife_ticks: float, floor: F64, prior: float = 0.0) -> None:
         self.decay = 0.5 ** (1.0 / halflife_ticks)
-        self.floor = np.asarray(floor, dtype=np.float64).reshape(1, N_RESOURCES)
+        self.floor = np.ascontiguousarray(
+            np.broadcast_to(np.asarray(floor, dtype=np.float64), (n_apps, N_RESOURCES))
+        )
+        self._scratch = np.zeros((n_apps, N_RESOURCES))
         self.prior = float(prior)
         self._abs_err = np.zeros((n_apps, N_RESOURCES))
         self._demand = np.zeros((n_apps, N_RESOURCES))
@@ -53,15 +56,20 @@ class ForecastErrorTracker:
     def update(self, predicted: F64, actual: F64) -> None:
         """Add one tick's comparison of ``(A, 4)`` point forecasts with demand."""
         d = self.decay
+        scratch = self._scratch
+        np.subtract(actual, predicted, out=scratch)
+        np.abs(scratch, out=scratch)
+        scratch *= 1.0 - d
         self._abs_err *= d
-        self._abs_err += (1.0 - d) * np.abs(actual - predicted)
+        self._abs_err += scratch
         self._demand *= d
-        self._demand += (1.0 - d) * actual
+        np.multiply(actual, 1.0 - d, out=scratch)
+        self._demand += scratch
         self._weight = self._weight * d + (1.0 - d)
         # the bias corrections of numerator and denominator cancel out in the ratio
-        np.divide(
-            self._abs_err, np.maximum(self._demand, self.floor * self._weight), out=self._error
-        )
+        np.multiply(self.floor, self._weight, out=scratch)
+        np.maximum(self._demand, scratch, out=scratch)
+        np.divide(self._abs_err, scratch, out=self._error)
 
     @property
     def error(self) -> F64:

@@ -138,22 +138,31 @@ class GuardrailReport:
         targets: ``(A, 4)`` targets after the guardrails, absolute units.
         flags: ``(A, 4)`` :class:`GuardrailRule` bits per entry (0 = unchanged).
         notes: Other refusals (e.g. a shift of a HIGH-priority app), one line each.
+        rule_counts: Entries changed per rule name, when the guardrails counted them as
+            they went (else :attr:`counts` derives them from ``flags``).
     """
 
     requested: F64
     targets: F64
     flags: NDArray[np.uint8]
     notes: list[str] = field(default_factory=list)
+    rule_counts: dict[str, int] | None = None
 
     @property
     def counts(self) -> dict[str, int]:
-        """Entries changed per rule name (rules that changed nothing are left out)."""
-        out: dict[str, int] = {}
-        if self.flags.any():
-            for rule in GuardrailRule:
-                n = int(np.count_nonzero(self.flags & rule.value))
-                if n:
-                    out[str(rule.name)] = n
+        """Entries changed per rule name (rules that changed nothing are left out), plus
+        ``notes`` when there are notes."""
+        if self.rule_counts is not None:
+            out = dict(self.rule_counts)
+        else:
+            out = {}
+            if self.flags.any():
+                bits = np.unpackbits(self.flags.reshape(-1, 1), axis=1, bitorder="little")
+                per_bit = bits.sum(axis=0)
+                for rule in GuardrailRule:
+                    n = int(per_bit[int(rule).bit_length() - 1])
+                    if n:
+                        out[str(rule.name)] = n
         if self.notes:
             out["notes"] = len(self.notes)
         return out
@@ -204,10 +213,20 @@ class Guardrails:
         self._last_up_s = np.full(shape, -math.inf)
         self._n_seen = 0
         priority = np.asarray(spec.priority)
-        app = self.components.component_app
-        self._class_masks = [
-            priority[app] == cls for cls in (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+        # applications in grant order (HIGH first, then MEDIUM, then LOW) and the slice of
+        # that order each class occupies
+        classes = [
+            np.flatnonzero(priority == c) for c in (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
         ]
+        self._class_order = np.concatenate(classes).astype(np.intp)
+        self._class_slices: list[tuple[int, int]] = []
+        lo = 0
+        for members in classes:
+            if members.size:
+                self._class_slices.append((lo, lo + int(members.size)))
+            lo += int(members.size)
+        self._class_matrix_of: F64 | None = None
+        self._class_matrix_cache = np.zeros((0, 0))
         self._bounds: tuple[F64, F64] | None = None
         self._bounds_ref: F64 | None = None
 
@@ -237,70 +256,68 @@ class Guardrails:
         cfg = self.config
         _, pending = self.components.app_allocation(state)
         flags = np.zeros(requested.shape, dtype=np.uint8)
+        counts: dict[str, int] = {}
         target = requested.copy()
         bad = ~np.isfinite(target)
-        if bad.any():
-            target[bad] = pending[bad]
-            flags[bad] |= int(GuardrailRule.NOT_FINITE)
+        self._set(target, flags, counts, bad, pending, GuardrailRule.NOT_FINITE)
         if len(self._window):
             self._window[self._n_seen % len(self._window)] = target
             self._n_seen += 1
             recent = self._window[: min(self._n_seen, len(self._window))].max(axis=0)
             floor = np.minimum(recent, pending)
-            hit = target < floor
-            if hit.any():
-                target[hit] = floor[hit]
-                flags[hit] |= int(GuardrailRule.STABILISATION)
+            self._set(target, flags, counts, target < floor, floor, GuardrailRule.STABILISATION)
         if cfg.scale_down_cooldown_s > 0:
-            cooling = (target < pending) & (
-                state.time_s - self._last_up_s < cfg.scale_down_cooldown_s
-            )
-            if cooling.any():
-                target[cooling] = pending[cooling]
-                flags[cooling] |= int(GuardrailRule.COOLDOWN)
+            cooling = target < pending
+            cooling &= self._last_up_s > state.time_s - cfg.scale_down_cooldown_s
+            self._set(target, flags, counts, cooling, pending, GuardrailRule.COOLDOWN)
         if math.isfinite(cfg.max_change_factor):
-            self._clip(
-                target,
-                flags,
-                pending / cfg.max_change_factor,
-                pending * cfg.max_change_factor,
-                GuardrailRule.MAX_CHANGE,
-                GuardrailRule.MAX_CHANGE,
-            )
+            low = pending * (1.0 / cfg.max_change_factor)
+            self._set(target, flags, counts, target < low, low, GuardrailRule.MAX_CHANGE)
+            high = pending * cfg.max_change_factor
+            self._set(target, flags, counts, target > high, high, GuardrailRule.MAX_CHANGE)
         lower, upper = self.bounds(ref)
-        self._clip(target, flags, lower, upper, GuardrailRule.BOUND_LOW, GuardrailRule.BOUND_HIGH)
+        self._set(target, flags, counts, target < lower, lower, GuardrailRule.BOUND_LOW)
+        self._set(target, flags, counts, target > upper, upper, GuardrailRule.BOUND_HIGH)
         if cfg.respect_host_capacity:
-            self._capacity(target, flags, pending, state)
+            self._capacity(target, flags, counts, pending, state)
         if cfg.deadband > 0:
-            small = (np.abs(target - pending) < cfg.deadband * pending) & (target != pending)
-            if small.any():
-                target[small] = pending[small]
-                flags[small] |= int(GuardrailRule.DEADBAND)
-        up = target > pending
-        self._last_up_s[up] = state.time_s
-        return GuardrailReport(requested=requested, targets=target, flags=flags)
+            small = np.abs(target - pending) < cfg.deadband * pending
+            small &= target != pending
+            self._set(target, flags, counts, small, pending, GuardrailRule.DEADBAND)
+        self._last_up_s[target > pending] = state.time_s
+        return GuardrailReport(requested=requested, targets=target, flags=flags, rule_counts=counts)
+
+    def _class_matrix(self, matrix: F64) -> F64:
+        """The host matrix with its application columns in grant order (cached)."""
+        if self._class_matrix_of is not matrix:
+            self._class_matrix_cache = np.ascontiguousarray(matrix[:, self._class_order])
+            self._class_matrix_of = matrix
+        return self._class_matrix_cache
 
     @staticmethod
-    def _clip(
+    def _set(
         target: F64,
         flags: NDArray[np.uint8],
-        low: F64,
-        high: F64,
-        low_rule: GuardrailRule,
-        high_rule: GuardrailRule,
+        counts: dict[str, int],
+        mask: NDArray[np.bool_],
+        value: F64,
+        rule: GuardrailRule,
     ) -> None:
-        """Clip ``target`` in place into ``[low, high]``, flagging what moved."""
-        below = target < low
-        if below.any():
-            target[below] = low[below]
-            flags[below] |= int(low_rule)
-        above = target > high
-        if above.any():
-            target[above] = high[above]
-            flags[above] |= int(high_rule)
+        """Set ``target`` to ``value`` where ``mask``, flag and count the entries."""
+        n = int(np.count_nonzero(mask))
+        if n:
+            np.copyto(target, value, where=mask)
+            flags[mask] |= int(rule)
+            name = str(rule.name)
+            counts[name] = counts.get(name, 0) + n
 
     def _capacity(
-        self, target: F64, flags: NDArray[np.uint8], pending: F64, state: ClusterState
+        self,
+        target: F64,
+        flags: NDArray[np.uint8],
+        counts: dict[str, int],
+        pending: F64,
+        state: ClusterState,
     ) -> None:
         """Cut increases to the free capacity of each host, HIGH priority first."""
         increase = target - pending
@@ -308,32 +325,38 @@ class Guardrails:
         if not increase.any():
             return
         cm = self.components
-        n_hosts = state.host_capacity.shape[0]
-        host_of = state.host_of
-        comp_increase = cm.to_components(increase)
-        in_flight = np.maximum(state.pending_allocation - state.allocation, 0.0)
-        free = (
-            self.config.host_capacity_share * state.host_capacity
-            - state.host_allocated
-            - cm.to_hosts(in_flight, host_of, n_hosts)
-        )
-        wanted = cm.to_hosts(comp_increase, host_of, n_hosts)
-        if (wanted <= free + 1e-9).all():
+        capacity = state.host_capacity
+        n_hosts = capacity.shape[0]
+        matrix = cm.host_matrix(state.host_of, n_hosts)
+        in_flight = state.pending_allocation - state.allocation
+        np.maximum(in_flight, 0.0, out=in_flight)
+        free = self.config.host_capacity_share * capacity
+        free -= state.host_allocated
+        free -= cm.to_hosts(in_flight, state.host_of, n_hosts)
+        room = np.maximum(free, 0.0, out=free)
+        if (matrix @ increase <= room + 1e-9).all():
             return
-        granted = np.zeros_like(comp_increase)
-        room = np.maximum(free, 0.0)
-        for mask in self._class_masks:
-            if not mask.any():
-                continue
-            part = np.where(mask[:, None], comp_increase, 0.0)
-            want = cm.to_hosts(part, host_of, n_hosts)
-            ratio = np.divide(room, want, out=np.ones_like(room), where=want > room)
-            np.minimum(ratio, 1.0, out=ratio)
-            granted += part * ratio[host_of]
-            room -= want * ratio
+        # grant the classes in turn (HIGH, MEDIUM, LOW), each pro rata on every host; apps
+        # are permuted so that each class is one contiguous slice
+        by_class = self._class_matrix(matrix)
+        inc = increase.take(self._class_order, axis=0)
+        granted_sorted = np.empty_like(inc)
+        ratio = np.empty_like(room)
+        for lo, hi in self._class_slices:
+            part = by_class[:, lo:hi]
+            want = part @ inc[lo:hi]
+            ratio.fill(1.0)
+            np.divide(room, want, out=ratio, where=want > room)
+            np.matmul(part.T, ratio, out=granted_sorted[lo:hi])
+            granted_sorted[lo:hi] *= inc[lo:hi]
+            want *= ratio
+            room -= want
             np.maximum(room, 0.0, out=room)
-        app_granted = cm.to_apps(granted)
-        cut = app_granted < increase * (1.0 - 1e-9) - 1e-12
-        if cut.any():
-            target[cut] = pending[cut] + app_granted[cut]
+        granted = np.empty_like(increase)
+        granted[self._class_order] = granted_sorted
+        cut = granted < increase * (1.0 - 1e-9) - 1e-12
+        n = int(np.count_nonzero(cut))
+        if n:
+            target[cut] = pending[cut] + granted[cut]
             flags[cut] |= int(GuardrailRule.CAPACITY)
+            counts[str(GuardrailRule.CAPACITY.name)] = n

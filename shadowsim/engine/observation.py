@@ -121,7 +121,7 @@ class ObservationConfig:
     """
 
     window: int = 12
-    forecast_leads: tuple[int, ...] = (1, 3, 6, 12)
+    forecast_leads: tuple[int, ...] = (1, 2, 3, 6, 12)
     quantiles: tuple[float, ...] = (0.5, 0.9)
     ref_quantile: float = 0.99
     ref_floor: tuple[float, ...] = (0.05, 64.0, 1.0, 1.0)
@@ -223,6 +223,19 @@ class ObservationBuilder:
         self._inv_sla_error = 1.0 / np.maximum(np.asarray(spec.sla_max_error_rate), 1e-6)
         self._inv_components = 1.0 / max(1, spec.n_components)
         self.space = self._make_space()
+        self._scale_ref: F64 | None = None
+        self._kpi_rows = np.zeros((4, n_apps))
+        self._kpi_high = np.repeat(
+            np.array([self.config.kpi_clip, self.config.kpi_clip, 1.0, 1.0])[:, None],
+            n_apps,
+            axis=1,
+        )
+        self._scale_cache: tuple[F64, F64, F64, F32] = (
+            np.ones((0, 4)),
+            np.ones((0, 1, 4)),
+            np.ones((0, 1, 4, 1)),
+            np.zeros((0, 4), np.float32),
+        )
 
     def _make_space(self) -> spaces.Dict:
         """The gymnasium space of the observations."""
@@ -280,31 +293,70 @@ class ObservationBuilder:
                 f"{self.config.horizon}; raise the forecast provider's horizon"
             )
         allocation, pending = self.components.app_allocation(state)
-        ref3 = ref[:, None, :]
-        kpis = state.kpis
-        kpi = np.empty((self.spec.n_apps, 4), dtype=np.float32)
-        kpi[:, 0] = kpis.response_time_s * self._inv_sla_response
-        kpi[:, 1] = kpis.error_rate * self._inv_sla_error
-        kpi[:, 2] = kpis.sla_violated
-        demand = kpis.demand
-        unserved = (kpis.throttled + kpis.dropped) / np.maximum(demand, 1e-12)
-        kpi[:, 3] = unserved.max(axis=1)
-        np.nan_to_num(kpi, copy=False, nan=0.0, posinf=self.config.kpi_clip)
-        np.clip(kpi, 0.0, self.config.kpi_clip, out=kpi)
-        np.minimum(kpi[:, 2:], 1.0, out=kpi[:, 2:])
+        inv, inv3, inv4, ref_log = self._scales(ref)
+        n_apps = self.spec.n_apps
+        n_leads, n_q = len(self._lead_index), forecast.shape[3]
+        kpi = self._kpi(state)
+        shape_usage = (n_apps, history.shape[1], N_RESOURCES)
+        shape_forecast = (n_apps, n_leads, N_RESOURCES, n_q)
         return {
-            "usage": (history / ref3).astype(np.float32),
-            "forecast": (forecast[:, self._lead_index] / ref[:, None, :, None]).astype(np.float32),
-            "allocation": (allocation / ref).astype(np.float32),
-            "pending": (pending / ref).astype(np.float32),
+            "usage": np.multiply(
+                history, inv3, out=np.empty(shape_usage, np.float32), casting="unsafe"
+            ),
+            "forecast": np.multiply(
+                forecast[:, self._lead_index],
+                inv4,
+                out=np.empty(shape_forecast, np.float32),
+                casting="unsafe",
+            ),
+            "allocation": np.multiply(
+                allocation, inv, out=np.empty_like(ref_log), casting="unsafe"
+            ),
+            "pending": np.multiply(pending, inv, out=np.empty_like(ref_log), casting="unsafe"),
             "kpi": kpi,
             "forecast_error": np.asarray(forecast_error, dtype=np.float32),
             "priority": self._priority.copy(),
-            "ref_log": np.log1p(ref).astype(np.float32),
+            "ref_log": ref_log.copy(),
             "pool": self._pool(state),
             "hosts": self._hosts(state),
             "time": self._time(state.time_s),
         }
+
+    def _kpi(self, state: ClusterState) -> F32:
+        """The ``(A, 4)`` KPI block (computed row-wise in a ``(4, A)`` scratch, then copied)."""
+        kpis = state.kpis
+        rows = self._kpi_rows
+        np.multiply(kpis.response_time_s, self._inv_sla_response, out=rows[0])
+        np.multiply(kpis.error_rate, self._inv_sla_error, out=rows[1])
+        rows[2] = kpis.sla_violated
+        unserved = kpis.throttled + kpis.dropped
+        unserved /= np.maximum(kpis.demand, 1e-12)
+        unserved.max(axis=1, out=rows[3])
+        if np.isnan(rows).any():
+            np.nan_to_num(rows, copy=False, nan=0.0)
+        np.minimum(rows, self._kpi_high, out=rows)
+        np.maximum(rows, 0.0, out=rows)
+        return rows.T.astype(np.float32)
+
+    def _scales(self, ref: F64) -> tuple[F64, F64, F64, F32]:
+        """``1 / ref`` tiled to ``(A, 4)``, ``(A, W, 4)``, ``(A, L, 4, Q)``, and ``log1p(ref)``.
+
+        The tiles are contiguous so that the per-tick products run as one flat loop (a
+        broadcast over a length-4 inner axis is many times slower). Cached for the last
+        ``ref`` array seen (the engine fixes it for an episode).
+        """
+        if self._scale_ref is not ref:
+            cfg = self.config
+            n_apps = ref.shape[0]
+            inv = 1.0 / ref
+            usage = np.ascontiguousarray(
+                np.broadcast_to(inv[:, None, :], (n_apps, cfg.window, N_RESOURCES))
+            )
+            shape = (n_apps, len(cfg.forecast_leads), N_RESOURCES, len(cfg.quantiles))
+            forecast = np.ascontiguousarray(np.broadcast_to(inv[:, None, :, None], shape))
+            self._scale_cache = (inv, usage, forecast, np.log1p(ref).astype(np.float32))
+            self._scale_ref = ref
+        return self._scale_cache
 
     def _pool(self, state: ClusterState) -> F32:
         """Pool counts then targets, each divided by the number of components."""
@@ -316,12 +368,12 @@ class ObservationBuilder:
 
     def _hosts(self, state: ClusterState) -> F32:
         """Mean and min headroom share and share of busy hosts, per resource."""
-        capacity = state.host_capacity
-        used_share = state.host_allocated / np.maximum(capacity, 1e-12)
+        used_share = state.host_allocated / np.maximum(state.host_capacity, 1e-12)
+        inv_hosts = 1.0 / used_share.shape[0]
         hosts = np.empty((3, N_RESOURCES), dtype=np.float32)
-        hosts[0] = 1.0 - used_share.mean(axis=0)
+        hosts[0] = 1.0 - used_share.sum(axis=0) * inv_hosts
         hosts[1] = 1.0 - used_share.max(axis=0)
-        hosts[2] = (used_share > _BUSY_SHARE).mean(axis=0)
+        hosts[2] = np.count_nonzero(used_share > _BUSY_SHARE, axis=0) * inv_hosts
         return hosts
 
     def _time(self, time_s: float) -> F32:

@@ -112,8 +112,10 @@ class PoolSizer:
 
     def error_level(self, forecast_error: F64) -> float:
         """Priority-weighted mean relative error of CPU and memory, clipped to ``error_cap``."""
-        per_app = (forecast_error[:, Resource.CPU] + forecast_error[:, Resource.MEMORY]) / 2.0
-        level = float(self._weights @ np.nan_to_num(per_app, nan=self.config.error_cap))
+        per_app = forecast_error[:, Resource.CPU] + forecast_error[:, Resource.MEMORY]
+        level = 0.5 * float(self._weights @ per_app)
+        if math.isnan(level):
+            return self.config.error_cap
         return min(max(level, 0.0), self.config.error_cap)
 
     @staticmethod
@@ -121,8 +123,7 @@ class PoolSizer:
         """Usage share of the busiest resource over the whole cluster."""
         capacity = state.host_capacity.sum(axis=0)
         used = state.host_used.sum(axis=0)
-        share = np.divide(used, capacity, out=np.zeros_like(used), where=capacity > 0)
-        return float(share.max())
+        return float((used / np.maximum(capacity, 1e-12)).max())
 
     def auto_share(self, state: ClusterState, forecast_error: F64) -> float:
         """The rule's total spare share of C (before rounding and clipping)."""

@@ -98,14 +98,17 @@ class ShiftPlanner:
         if not cfg.enabled or cfg.max_shifts_per_tick == 0:
             return []
         lead = min(cfg.lead_ticks, forecast.shape[1])
-        predicted_app = forecast[:, :lead, :, -1].max(axis=1)
-        predicted = self.components.to_components(predicted_app)
+        upper = forecast[:, :lead, :, -1]
+        predicted_app = upper[:, 0].copy()
+        for k in range(1, lead):
+            np.maximum(predicted_app, upper[:, k], out=predicted_app)
         n_hosts = state.host_capacity.shape[0]
-        per_host = self.components.to_hosts(predicted, state.host_of, n_hosts)
+        per_host = self.components.host_matrix(state.host_of, n_hosts) @ predicted_app
         excess = per_host - cfg.threshold * state.host_capacity
-        hot = np.flatnonzero((excess > 0).any(axis=1))
-        if hot.size == 0:
+        if not (excess > 0).any():
             return []
+        hot = np.flatnonzero((excess > 0).any(axis=1))
+        predicted = self.components.to_components(predicted_app)
         movable = self.movable(state)
         actions: list[ShiftToSpareAction] = []
         relative = excess / np.maximum(state.host_capacity, 1e-12)
