@@ -87,7 +87,8 @@ class ComponentMap:
         cells = self.host_cells(host_of)
         if self._host_matrix.shape[0] != n_hosts or self._host_matrix_cells is not cells:
             matrix = np.zeros((n_hosts, self.n_apps))
-            np.add.at(matrix, (self._cells_host, self.component_app), self.share[:, 0])
+            hosts = np.asarray(host_of, dtype=np.intp)
+            np.add.at(matrix, (hosts, self.component_app), self.share[:, 0])
             self._host_matrix = matrix
             self._host_matrix_cells = cells
         return self._host_matrix
@@ -104,12 +105,13 @@ class ComponentMap:
 
     def to_hosts(self, per_component: F64, host_of: NDArray[np.intp], n_hosts: int) -> F64:
         """Sum a ``(C, 4)`` array over the components on each host into ``(H, 4)``."""
-        totals: F64 = np.bincount(
+        totals = np.bincount(
             self.host_cells(host_of),
             weights=per_component.ravel(),
             minlength=n_hosts * N_RESOURCES,
         )
-        return totals.reshape(n_hosts, N_RESOURCES)
+        result: F64 = totals.reshape(n_hosts, N_RESOURCES).astype(np.float64, copy=False)
+        return result
 
     def app_allocation(self, state: ClusterState) -> tuple[F64, F64]:
         """The ``(A, 4)`` allocation in force and pending allocation of ``state``.
