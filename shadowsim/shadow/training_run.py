@@ -31,6 +31,8 @@ ARTIFACT_PATH = "shadow_model"
 """Folder of the artifact inside each run."""
 MAX_PARAM_CHARS = 6000
 """MLflow's limit on a parameter value."""
+MAX_PARAMS_PER_BATCH = 100
+"""MLflow's limit on parameters per ``log_batch`` call."""
 _RES = tuple(r.name.lower() for r in RESOURCES)
 
 
@@ -89,8 +91,10 @@ def log_training_run(
         client.log_batch(
             run_id,
             metrics=[Metric(k, float(v), 0, 0) for k, v in values.items() if math.isfinite(v)],
-            params=[Param(k, _param_value(v)) for k, v in params.items()],
         )
+        items = [Param(k, _param_value(v)) for k, v in params.items()]
+        for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
+            client.log_batch(run_id, params=items[i : i + MAX_PARAMS_PER_BATCH])
         with tempfile.TemporaryDirectory(prefix="shadowsim-save-") as tmp:
             folder = Path(tmp) / ARTIFACT_PATH
             save_forecaster(
