@@ -13,7 +13,7 @@ from shadowsim.errors import ConfigError, RegistryError
 from shadowsim.shadow.artifact import TrainingWindow
 from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.shadow.forecasters import LastValueForecaster, SeasonalNaiveForecaster
-from shadowsim.shadow.model_naming import model_name
+from shadowsim.shadow.model_naming import MAX_TAG_CHARS, model_name, tag_list
 from shadowsim.shadow.registry import RegistryConfig, ShadowRegistry
 from shadowsim.shadow.validation import ValidationWindow, validate
 
@@ -203,3 +203,12 @@ def test_model_names() -> None:
     assert model_name("shadow", "vm/42 a") != model_name("shadow", "vm_42_a")
     with pytest.raises(ConfigError, match="model_prefix"):
         model_name("bad prefix", "x")
+
+
+def test_long_app_lists_are_summarised_in_tags() -> None:
+    ids = [f"application-{i:05d}" for i in range(1000)]
+    text = tag_list(ids)
+    assert len(text) <= MAX_TAG_CHARS
+    assert text.startswith("application-00000,application-00001,")
+    assert "more; full list in shadow_model/meta.json" in text
+    assert tag_list(ids[:3]) == "application-00000,application-00001,application-00002"
