@@ -58,7 +58,7 @@ class VersionStatus(Enum):
 _NOT_SERVABLE = {VersionStatus.ROLLED_BACK.value, VersionStatus.CORRUPT.value}
 
 
-@dataclass
+@dataclass(frozen=True)
 class RegistryConfig:
     """Config of :class:`ShadowRegistry` (Hydra node ``registry``).
 
