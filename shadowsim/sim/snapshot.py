@@ -116,8 +116,10 @@ class SnapshotBuilder:
         app_dropped = layout.to_apps(dropped)
         arrivals = app_demand[:, Resource.CPU] * (1.0 / sim.config.queue.request_cpu_s)
         throughput = arrivals - lost
+        np.maximum(throughput, 0.0, out=throughput)  # rounding of sums over components
         error = np.maximum(arrivals, _TINY)  # lost is 0 where nothing arrives
         np.divide(lost, error, out=error)
+        np.minimum(error, 1.0, out=error)
         violated = sums.violation_ticks > 0
         kpis = AppKpis(
             demand=app_demand,

@@ -1,0 +1,29 @@
+"""experiments.bench_sim runs end to end on a small case; its last line is the JSON summary."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from experiments import bench_sim
+
+
+def test_bench_sim_small(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BENCH_SIM_APPS", "30")
+    monkeypatch.setenv("BENCH_SIM_TICKS", "24")
+    monkeypatch.setenv("BENCH_SIM_NAIVE_TICKS", "6")
+    monkeypatch.setenv("BENCH_SIM_REPEATS", "1")
+    bench_sim.main()
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    for key in ("vm_steps_per_s", "naive_vm_steps_per_s", "speedup"):
+        assert summary[key] > 0
+    assert summary["n_vms"] == 30
+    assert summary["n_ticks"] == 24
+    assert set(summary["vm_steps_per_s_by_control_every"]) == {"1", "3", "12"}
+    assert summary["kpi_max_rel_diff"] == 0.0
+    assert summary["violations_identical"]
+    assert any("naive" in line for line in lines[:-1])
