@@ -167,6 +167,18 @@ class GuardrailReport:
             out["notes"] = len(self.notes)
         return out
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GuardrailReport):
+            return NotImplemented
+        return (
+            np.array_equal(self.requested, other.requested, equal_nan=True)
+            and np.array_equal(self.targets, other.targets, equal_nan=True)
+            and np.array_equal(self.flags, other.flags)
+            and self.notes == other.notes
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
     def messages(self, app_ids: tuple[str, ...] | None = None, limit: int = 50) -> list[str]:
         """Human-readable lines, one per changed entry (at most ``limit``) then the notes."""
         lines: list[str] = []

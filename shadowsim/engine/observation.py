@@ -16,7 +16,7 @@ Keys:
 key                shape         meaning
 =================  ============  =================================================================
 usage              (A, W, 4)     recent demand / ref, oldest first; the last row is the tick just
-                                 accounted
+                                 accounted (this and the next three: clipped to ``value_clip``)
 forecast           (A, L, 4, Q)  forecast demand / ref at each lead; lead ``l`` is the tick ``l``
                                  ticks after now (lead 1 = the next interval)
 allocation         (A, 4)        allocation in force / ref
@@ -82,6 +82,8 @@ F32 = NDArray[np.float32]
 _DAY_S = 86_400.0
 _WEEK_S = 7 * _DAY_S
 _BUSY_SHARE = 0.9
+_REF_LOG_HIGH = 50.0  # log1p of 5e21: above any reference size in vCPU, MiB or KB/s
+_POOL_HIGH = 1e4  # spares per component: a bound no pool reaches
 
 
 class ObservationVersionError(ShadowSimError, ValueError):
@@ -118,6 +120,9 @@ class ObservationConfig:
         ref_quantile: Quantile of the warm-up demand used as the reference size, in (0, 1].
         ref_floor: Smallest reference size per resource (vCPU, MiB, KB/s, KB/s), > 0.
         kpi_clip: Upper clip of the response-time and error-rate ratios, > 0.
+        value_clip: Upper clip of every quantity in reference units (usage, forecast,
+            allocation, pending) and of the relative forecast error, > 0; the lower bound
+            of the host headroom shares is ``-value_clip``.
     """
 
     window: int = 12
@@ -126,6 +131,7 @@ class ObservationConfig:
     ref_quantile: float = 0.99
     ref_floor: tuple[float, ...] = (0.05, 64.0, 1.0, 1.0)
     kpi_clip: float = 100.0
+    value_clip: float = 1000.0
 
     def __post_init__(self) -> None:
         set_value(self, "window", check_int("window", self.window, low=1))
@@ -153,7 +159,9 @@ class ObservationConfig:
             "ref_floor",
             check_floats("ref_floor", self.ref_floor, length=N_RESOURCES, low=0.0, low_open=True),
         )
-        set_value(self, "kpi_clip", check_number("kpi_clip", self.kpi_clip, low=0.0, low_open=True))
+        for key in ("kpi_clip", "value_clip"):
+            number = check_number(key, getattr(self, key), low=0.0, low_open=True, high=1e30)
+            set_value(self, key, number)
 
     @property
     def horizon(self) -> int:
@@ -241,10 +249,10 @@ class ObservationBuilder:
         """The gymnasium space of the observations."""
         a, w = self.spec.n_apps, self.config.window
         n_leads, n_q = len(self.config.forecast_leads), len(self.config.quantiles)
-        inf = np.inf
         clip = self.config.kpi_clip
+        value = self.config.value_clip
 
-        def box(shape: tuple[int, ...], low: float = 0.0, high: float = inf) -> spaces.Box:
+        def box(shape: tuple[int, ...], low: float = 0.0, high: float = value) -> spaces.Box:
             return spaces.Box(low=low, high=high, shape=shape, dtype=np.float32)
 
         kpi_high = np.broadcast_to(np.array([clip, clip, 1.0, 1.0], np.float32), (a, 4)).copy()
@@ -257,9 +265,9 @@ class ObservationBuilder:
                 "kpi": spaces.Box(low=0.0, high=kpi_high, dtype=np.float32),
                 "forecast_error": box((a, N_RESOURCES)),
                 "priority": box((a, len(Priority)), high=1.0),
-                "ref_log": box((a, N_RESOURCES)),
-                "pool": box((2 * N_READINESS,)),
-                "hosts": box((3, N_RESOURCES), low=-inf, high=1.0),
+                "ref_log": box((a, N_RESOURCES), high=_REF_LOG_HIGH),
+                "pool": box((2 * N_READINESS,), high=_POOL_HIGH),
+                "hosts": box((3, N_RESOURCES), low=-value, high=1.0),
                 "time": box((4,), low=-1.0, high=1.0),
             }
         )
@@ -296,25 +304,24 @@ class ObservationBuilder:
         inv, inv3, inv4, ref_log = self._scales(ref)
         n_apps = self.spec.n_apps
         n_leads, n_q = len(self._lead_index), forecast.shape[3]
-        kpi = self._kpi(state)
-        shape_usage = (n_apps, history.shape[1], N_RESOURCES)
-        shape_forecast = (n_apps, n_leads, N_RESOURCES, n_q)
+        clip = self.config.value_clip
+        usage = np.empty((n_apps, history.shape[1], N_RESOURCES), np.float32)
+        np.multiply(history, inv3, out=usage, casting="unsafe")
+        ahead = np.empty((n_apps, n_leads, N_RESOURCES, n_q), np.float32)
+        np.multiply(forecast[:, self._lead_index], inv4, out=ahead, casting="unsafe")
+        alloc = np.empty((2, n_apps, N_RESOURCES), np.float32)
+        np.multiply(allocation, inv, out=alloc[0], casting="unsafe")
+        np.multiply(pending, inv, out=alloc[1], casting="unsafe")
+        error = np.asarray(forecast_error, dtype=np.float32)
+        for part in (usage, ahead, alloc, error):
+            np.minimum(part, clip, out=part)
         return {
-            "usage": np.multiply(
-                history, inv3, out=np.empty(shape_usage, np.float32), casting="unsafe"
-            ),
-            "forecast": np.multiply(
-                forecast[:, self._lead_index],
-                inv4,
-                out=np.empty(shape_forecast, np.float32),
-                casting="unsafe",
-            ),
-            "allocation": np.multiply(
-                allocation, inv, out=np.empty_like(ref_log), casting="unsafe"
-            ),
-            "pending": np.multiply(pending, inv, out=np.empty_like(ref_log), casting="unsafe"),
-            "kpi": kpi,
-            "forecast_error": np.asarray(forecast_error, dtype=np.float32),
+            "usage": usage,
+            "forecast": ahead,
+            "allocation": alloc[0],
+            "pending": alloc[1],
+            "kpi": self._kpi(state),
+            "forecast_error": error,
             "priority": self._priority.copy(),
             "ref_log": ref_log.copy(),
             "pool": self._pool(state),
@@ -374,6 +381,7 @@ class ObservationBuilder:
         hosts[0] = 1.0 - used_share.sum(axis=0) * inv_hosts
         hosts[1] = 1.0 - used_share.max(axis=0)
         hosts[2] = np.count_nonzero(used_share > _BUSY_SHARE, axis=0) * inv_hosts
+        np.maximum(hosts, -self.config.value_clip, out=hosts)
         return hosts
 
     def _time(self, time_s: float) -> F32:

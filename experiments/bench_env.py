@@ -1,0 +1,175 @@
+"""Environment throughput: env steps/s at 100 applications, with and without precomputed forecasts,
+and stable-baselines3 PPO training throughput.
+
+Run ``python -m experiments.bench_env`` (one CPU thread). Prints a table and, as the last line,
+one JSON object::
+
+    {"n_apps": 100, "fast": {...}, "online": {...}, "ppo": {...}, "target_steps_per_s": 5000, ...}
+
+Each env mode reports ``steps_per_s`` (steps of random valid actions, resets excluded),
+``steps_per_s_with_resets`` and ``reset_s``, and the split of a step's time between the
+simulator backend (``backend_us``: ``apply`` + ``advance``) and the rest of the engine
+(``engine_us``: decoding, guardrails, pool sizing, shifting, forecasts, observation, reward,
+info). Arguments (all optional): ``--n-apps``, ``--steps``, ``--ppo-steps``, ``--seed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from shadowsim.actions import Action, ActionResult
+from shadowsim.backend import ClusterBackend
+from shadowsim.cluster_state import ClusterSpec, ClusterState
+from shadowsim.workloads.synthetic import SyntheticConfig, SyntheticGenerator
+from shadowsim.workloads.workload import Workload
+from shadowsim_envs.cluster_env import ClusterEnv
+
+TARGET_STEPS_PER_S = 5000.0
+
+
+class TimedBackend:
+    """A :class:`ClusterBackend` that adds up the wall time spent in another backend."""
+
+    def __init__(self, inner: ClusterBackend) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    @property
+    def spec(self) -> ClusterSpec:
+        """The wrapped backend's spec."""
+        return self.inner.spec
+
+    @property
+    def now_s(self) -> float:
+        """The wrapped backend's time, s."""
+        return self.inner.now_s
+
+    @property
+    def done(self) -> bool:
+        """The wrapped backend's end flag."""
+        return self.inner.done
+
+    def observe(self) -> ClusterState:
+        """The wrapped backend's latest snapshot."""
+        return self.inner.observe()
+
+    def apply(self, actions: Sequence[Action]) -> list[ActionResult]:
+        """Apply through the wrapped backend, timed."""
+        t0 = time.perf_counter()
+        results = self.inner.apply(actions)
+        self.seconds += time.perf_counter() - t0
+        return results
+
+    def advance(self) -> ClusterState:
+        """Advance the wrapped backend, timed."""
+        t0 = time.perf_counter()
+        state = self.inner.advance()
+        self.seconds += time.perf_counter() - t0
+        return state
+
+
+def _workload(n_apps: int, seed: int) -> Workload:
+    return SyntheticGenerator(SyntheticConfig(n_apps=n_apps, n_ticks=8064, seed=seed)).load()
+
+
+def bench_env_mode(workload: Workload, *, fast: bool, steps: int, seed: int) -> dict[str, float]:
+    """Steps/s of random valid actions in one env mode, with the backend/engine split."""
+    episode = min(steps, 2016)
+    env = ClusterEnv(workload=workload, fast=fast, episode_ticks=episode, seed=seed)
+    env.action_space.seed(seed)
+    actions = [env.action_space.sample() for _ in range(min(steps, 512))]
+    step_s = 0.0
+    reset_s = 0.0
+    backend_s = 0.0
+    done = 0
+    resets = 0
+    while done < steps:
+        t0 = time.perf_counter()
+        env.reset(seed=seed + resets)
+        reset_s += time.perf_counter() - t0
+        resets += 1
+        timed = TimedBackend(env.engine.backend)
+        env.engine.backend = timed
+        truncated = False
+        t0 = time.perf_counter()
+        while not truncated and done < steps:
+            _, _, _, truncated, _ = env.step(actions[done % len(actions)])
+            done += 1
+        step_s += time.perf_counter() - t0
+        backend_s += timed.seconds
+    return {
+        "steps": done,
+        "steps_per_s": done / step_s,
+        "steps_per_s_with_resets": done / (step_s + reset_s),
+        "step_us": 1e6 * step_s / done,
+        "backend_us": 1e6 * backend_s / done,
+        "engine_us": 1e6 * (step_s - backend_s) / done,
+        "reset_s": reset_s / resets,
+    }
+
+
+def bench_ppo(workload: Workload, *, steps: int, seed: int) -> dict[str, float]:
+    """Wall-clock PPO training throughput (env steps + updates) on the fast env."""
+    from stable_baselines3 import PPO
+
+    env = ClusterEnv(workload=workload, fast=True, episode_ticks=288, seed=seed)
+    n_steps = min(256, steps)
+    model = PPO(
+        "MultiInputPolicy", env, n_steps=n_steps, batch_size=64, n_epochs=2, seed=seed, verbose=0
+    )
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    elapsed = time.perf_counter() - t0
+    return {"timesteps": float(steps), "seconds": elapsed, "timesteps_per_s": steps / elapsed}
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark, print the table, and print the JSON summary as the last line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-apps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--ppo-steps", type=int, default=1024)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    np.random.seed(args.seed)
+    workload = _workload(args.n_apps, args.seed)
+    fast = bench_env_mode(workload, fast=True, steps=args.steps, seed=args.seed)
+    online = bench_env_mode(workload, fast=False, steps=max(200, args.steps // 4), seed=args.seed)
+    ppo = bench_ppo(workload, steps=args.ppo_steps, seed=args.seed)
+    print(f"shadowsim env benchmark: {args.n_apps} applications, one CPU thread")
+    header = f"{'mode':<10}{'steps/s':>10}{'w/ resets':>11}{'step us':>10}"
+    print(header + f"{'backend us':>12}{'engine us':>11}{'reset s':>9}")
+    for name, row in (("fast", fast), ("online", online)):
+        print(
+            f"{name:<10}{row['steps_per_s']:>10.0f}{row['steps_per_s_with_resets']:>11.0f}"
+            f"{row['step_us']:>10.0f}{row['backend_us']:>12.0f}{row['engine_us']:>11.0f}"
+            f"{row['reset_s']:>9.2f}"
+        )
+    print(
+        f"PPO (MultiInputPolicy, n_steps 256): {ppo['timesteps_per_s']:.0f} timesteps/s "
+        f"({ppo['timesteps']:.0f} in {ppo['seconds']:.1f} s)"
+    )
+    met = fast["steps_per_s"] >= TARGET_STEPS_PER_S
+    print(f"target >= {TARGET_STEPS_PER_S:.0f} fast env steps/s: {'met' if met else 'NOT met'}")
+    summary = {
+        "n_apps": args.n_apps,
+        "fast": fast,
+        "online": online,
+        "ppo": ppo,
+        "target_steps_per_s": TARGET_STEPS_PER_S,
+        "target_met": met,
+    }
+    print(json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
