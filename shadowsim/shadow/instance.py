@@ -26,7 +26,7 @@ class ModelSlot:
 
     Attributes:
         name: Registered model name.
-        apps: Rows (application indices) it serves, increasing.
+        apps: Rows (application indices) it serves: consecutive, increasing.
         app_ids: Their ids.
         forecaster: The serving forecaster (None before bootstrap).
         version: Its registry version.
@@ -41,6 +41,11 @@ class ModelSlot:
     version: int | None = None
     trained_s: float = float("-inf")
     online_updates: int = 0
+
+    @property
+    def rows(self) -> slice:
+        """The rows as a slice (the service gives every model a contiguous block of rows)."""
+        return slice(int(self.apps[0]), int(self.apps[-1]) + 1)
 
 
 class ShadowInstance:

@@ -33,6 +33,7 @@ from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.shadow.tracking_store import open_store
 from shadowsim.shadow.training_run import ARTIFACT_PATH, log_training_run, version_tags
 from shadowsim.shadow.validation import ValidationScore, ValidationWindow, validate
+from shadowsim.shadow.verified_cache import VerifiedStates
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class RegistryConfig:
         min_improvement: Relative score improvement a new version needs to become
             champion (0 = any strict improvement).
         quiet: Silence MLflow's migration logs and progress bars.
+        cache_size: Verified versions kept in memory (0 = always download).
     """
 
     tracking_uri: str | None = None
@@ -76,8 +78,11 @@ class RegistryConfig:
     experiment: str = "shadow-models"
     min_improvement: float = 0.0
     quiet: bool = True
+    cache_size: int = 128
 
     def __post_init__(self) -> None:
+        if self.cache_size < 0:
+            raise ConfigError("registry.cache_size", f"must be >= 0, got {self.cache_size}")
         if not 0.0 <= self.min_improvement < 1.0:
             raise ConfigError(
                 "registry.min_improvement",
@@ -144,6 +149,7 @@ class ShadowRegistry:
         store = open_store(uri, self.config.root, quiet=self.config.quiet)
         self.tracking_uri = store.tracking_uri
         self.client = store.client()
+        self._verified = VerifiedStates(self.config.cache_size)
         try:
             found = self.client.get_experiment_by_name(self.config.experiment)
             self.experiment_id = (
@@ -200,40 +206,31 @@ class ShadowRegistry:
                     "%s v%d cannot be scored on the new validation window (%s); the new "
                     "version is promoted without comparison", name, serving.version, err,
                 )
-        promoted = champ_score is None or score.score < champ_score.score * (
-            1.0 - self.config.min_improvement
-        )
-        extra_tags = dict(tags or {})
+        threshold = 1.0 - self.config.min_improvement
+        promoted = champ_score is None or score.score < champ_score.score * threshold
+        champ_version = None if serving is None else serving.version
         run_id, source = log_training_run(
             self.client, self.experiment_id, name=name, forecaster=forecaster, app_ids=app_ids,
             validation=validation, training_window=training_window, score=score,
-            champion_score=champ_score, tags=extra_tags, metrics=dict(metrics or {}),
+            champion_score=champ_score, tags=dict(tags or {}), metrics=dict(metrics or {}),
         )
-        v_tags = version_tags(
-            forecaster, app_ids, validation, training_window, trained_at_s, score
-        ) | extra_tags
+        v_tags = version_tags(forecaster, app_ids, validation, training_window, trained_at_s,
+                              score) | dict(tags or {})
         try:
             self._ensure_model(name)
-            mv = self.client.create_model_version(
-                name, source=source, run_id=run_id, tags=v_tags
-            )
+            mv = self.client.create_model_version(name, source=source, run_id=run_id, tags=v_tags)
         except MlflowException as err:
             raise RegistryError(f"cannot create a version of {name!r}: {err}") from err
         version = int(mv.version)
         if promoted:
-            self._make_champion(name, version, None if serving is None else serving.version)
+            self._make_champion(name, version, champ_version)
         else:
             self.client.set_registered_model_alias(name, CHALLENGER, str(version))
             self._set_status(name, version, VersionStatus.CHALLENGER)
-        logger.info(
-            "%s v%d: score %.4f vs champion %s -> %s", name, version, score.score,
-            "none" if champ_score is None else f"v{serving.version if serving else '?'} "
-            f"{champ_score.score:.4f}", CHAMPION if promoted else CHALLENGER,
-        )
-        return Registration(
-            name, version, promoted, score, None if serving is None else serving.version,
-            champ_score, run_id,
-        )
+        logger.info("%s v%d: score %.4f vs champion v%s %s -> %s", name, version, score.score,
+                    champ_version, None if champ_score is None else f"{champ_score.score:.4f}",
+                    CHAMPION if promoted else CHALLENGER)
+        return Registration(name, version, promoted, score, champ_version, champ_score, run_id)
 
     def promote(self, name: str, version: int) -> None:
         """Make ``version`` champion by hand (the current champion stays a rollback target)."""
@@ -292,7 +289,11 @@ class ShadowRegistry:
         return sorted(int(mv.version) for mv in found)
 
     def load_version(self, name: str, version: int) -> tuple[Forecaster, ArtifactMeta]:
-        """Download and rebuild one version.
+        """Download, verify and rebuild one version.
+
+        Verified states are kept in a small LRU cache (``config.cache_size`` versions), so
+        comparing a new version with the champion does not download the champion again;
+        every call returns a fresh forecaster.
 
         Raises:
             ArtifactError: The artifact is missing, corrupt or of an unknown format.
@@ -304,6 +305,10 @@ class ShadowRegistry:
             raise RegistryError(f"{name!r} has no version {version}: {err}") from err
         if mv.run_id is None:
             raise ArtifactError(f"{name!r} v{version} has no run; it was not made by shadowsim")
+        key = (name, version, str(mv.run_id))
+        cached = self._verified.get(key)
+        if cached is not None:
+            return cached
         with tempfile.TemporaryDirectory(prefix="shadowsim-load-") as tmp:
             try:
                 local = self.client.download_artifacts(mv.run_id, ARTIFACT_PATH, tmp)
@@ -311,7 +316,9 @@ class ShadowRegistry:
                 raise ArtifactError(
                     f"{name!r} v{version}: cannot download {mv.source}: {err}"
                 ) from err
-            return load_forecaster(local)
+            forecaster, meta = load_forecaster(local)
+        self._verified.put(key, forecaster, meta)
+        return forecaster, meta
 
     def load_champion(self, name: str) -> ServedModel:
         """Load the champion; if it is broken, log it, roll back and load the previous one.

@@ -280,7 +280,7 @@ class ShadowService:
             elif RetrainCause.CONTINUOUS in causes and slot.forecaster is not None:
                 recent, start = self._history.recent()
                 event = self._retrainer.update_online(
-                    slot.name, slot.app_ids, slot.forecaster, recent[slot.apps], start, now_s
+                    slot.name, slot.app_ids, slot.forecaster, recent[slot.rows], start, now_s
                 )
                 slot.online_updates += event.outcome is RetrainOutcome.UPDATED
                 self.retrain_log.append(event)
@@ -353,7 +353,7 @@ class ShadowService:
     ) -> RetrainEvent:
         recent, start = self._history.recent()
         event, served = self._retrainer.retrain(
-            slot.name, slot.app_ids, np.ascontiguousarray(recent[slot.apps]), start, now_s, causes
+            slot.name, slot.app_ids, np.ascontiguousarray(recent[slot.rows]), start, now_s, causes
         )
         if served is not None:
             slot.forecaster, slot.version = served.forecaster, served.version
@@ -379,8 +379,9 @@ class ShadowService:
         for slot in self._slots:
             if slot.forecaster is None:
                 raise ForecastError(f"{slot.name} has no serving model; bootstrap first")
-            rows = recent if len(slot.apps) == len(self.app_ids) else recent[slot.apps]
-            out[slot.apps] = slot.forecaster.predict(rows, self.horizon, start_s=start)
+            out[slot.rows] = slot.forecaster.predict(
+                recent[slot.rows], self.horizon, start_s=start
+            )
         self._forecast = out
         lead = self.config.accuracy_lead
         self._pending.append((now_s + lead * self.interval_s, out[:, lead - 1]))

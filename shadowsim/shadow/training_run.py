@@ -88,12 +88,13 @@ def log_training_run(
         run_tags = {"shadow_model": name} | dict(tags)
         run = client.create_run(experiment_id, run_name=name, tags=run_tags)
         run_id = str(run.info.run_id)
+        items = [Param(k, _param_value(v)) for k, v in params.items()]
         client.log_batch(
             run_id,
             metrics=[Metric(k, float(v), 0, 0) for k, v in values.items() if math.isfinite(v)],
+            params=items[:MAX_PARAMS_PER_BATCH],
         )
-        items = [Param(k, _param_value(v)) for k, v in params.items()]
-        for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
+        for i in range(MAX_PARAMS_PER_BATCH, len(items), MAX_PARAMS_PER_BATCH):
             client.log_batch(run_id, params=items[i : i + MAX_PARAMS_PER_BATCH])
         with tempfile.TemporaryDirectory(prefix="shadowsim-save-") as tmp:
             folder = Path(tmp) / ARTIFACT_PATH

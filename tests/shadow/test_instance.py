@@ -159,12 +159,16 @@ def test_reuse_and_corrupt_champion_falls_back(
     assert [i.version for i in again.instances] == [2, 1, 1]
     source = registry.client.get_model_version("reuse-app-a", "2").source
     (Path(unquote(urlparse(source).path)) / "tensors.safetensors").write_bytes(b"broken")
-    third = ShadowService(_config("reuse"), APPS, INTERVAL_S, registry)
+    # a restarted process (fresh registry client, empty cache) finds v2 broken
+    restarted = ShadowRegistry(registry.tracking_uri)
+    third = ShadowService(_config("reuse"), APPS, INTERVAL_S, restarted)
     with caplog.at_level(logging.ERROR, logger="shadowsim.shadow.registry"):
         third.bootstrap(demand[:, : 3 * DAY], T0)
     assert third.instances[0].version == 1
     assert "reuse-app-a v2 cannot be loaded" in caplog.text
     assert registry.champion_version("reuse-app-a") == 1
+    # the process that verified v2 before the damage keeps its verified copy
+    assert registry.load_version("reuse-app-a", 2)[1].app_ids == ("app-a",)
     np.testing.assert_array_equal(third.forecast(), first.forecast())
 
 

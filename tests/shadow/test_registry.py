@@ -212,3 +212,14 @@ def test_long_app_lists_are_summarised_in_tags() -> None:
     assert text.startswith("application-00000,application-00001,")
     assert "more; full list in shadow_model/meta.json" in text
     assert tag_list(ids[:3]) == "application-00000,application-00001,application-00002"
+
+
+def test_each_load_is_a_fresh_forecaster(registry: ShadowRegistry, demand: np.ndarray) -> None:
+    _register(registry, "fresh", "seasonal_naive", demand)
+    first, _ = registry.load_version("fresh", 1)
+    recent = demand[:, -DAY:]
+    before = first.predict(recent, HORIZON)
+    first.update(demand[:, : 2 * DAY] * 5.0)  # online update of one served copy
+    assert not np.array_equal(first.predict(recent, HORIZON), before)
+    second, _ = registry.load_version("fresh", 1)  # from the verified cache
+    np.testing.assert_array_equal(second.predict(recent, HORIZON), before)
