@@ -37,6 +37,7 @@ SCHEMAS: dict[tuple[str, str], str] = {
     ("workload", "alibaba"): "shadowsim.workloads.alibaba:AlibabaConfig",
     ("workload", "csv"): "shadowsim.workloads.tabular:TabularConfig",
     ("cluster", "cluster"): "shadowsim.sim.config:ClusterConfig",
+    ("env", "env"): "shadowsim_envs.env_config:EnvConfig",
 }
 """(group, name) -> "module:Class" of every schema; stored as ``<group>/<name>_schema``."""
 
