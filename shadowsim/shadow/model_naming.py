@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from shadowsim.errors import ConfigError
+from shadowsim.errors import ConfigError, RegistryError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_TAG_CHARS = 4000
@@ -42,6 +42,20 @@ def model_name(prefix: str, key: str) -> str:
     if safe != key or not key:
         safe = f"{safe}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:8]}"
     return f"{prefix}-{safe}"
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` if it uses only ``[A-Za-z0-9._-]``; else raise.
+
+    Raises:
+        RegistryError: The name is empty or has other characters.
+    """
+    if not name or _UNSAFE.search(name):
+        raise RegistryError(
+            f"registered model name {name!r} must be non-empty and use only letters, digits, "
+            "'.', '_' and '-'; build it with shadowsim.shadow.model_naming.model_name()"
+        )
+    return name
 
 
 def tag_list(app_ids: Sequence[str]) -> str:

@@ -30,6 +30,7 @@ from mlflow.exceptions import MlflowException
 from shadowsim.errors import ArtifactError, ConfigError, ForecastError, RegistryError
 from shadowsim.shadow.artifact import ArtifactMeta, TrainingWindow, load_forecaster
 from shadowsim.shadow.forecaster import Forecaster
+from shadowsim.shadow.model_naming import check_model_name
 from shadowsim.shadow.tracking_store import open_store
 from shadowsim.shadow.training_run import ARTIFACT_PATH, log_training_run, version_tags
 from shadowsim.shadow.validation import ValidationScore, ValidationWindow, validate
@@ -191,6 +192,7 @@ class ShadowRegistry:
         Returns:
             The registration, saying whether it became champion.
         """
+        check_model_name(name)
         score = validate(forecaster, validation)
         try:
             serving = self._serving_or_none(name)
@@ -283,7 +285,7 @@ class ShadowRegistry:
     def versions(self, name: str) -> list[int]:
         """All version numbers of ``name``, increasing."""
         try:
-            found = self.client.search_model_versions(f"name = '{name}'")
+            found = self.client.search_model_versions(f"name = '{check_model_name(name)}'")
         except MlflowException as err:
             raise RegistryError(f"cannot list versions of {name!r}: {err}") from err
         return sorted(int(mv.version) for mv in found)

@@ -205,6 +205,11 @@ def test_model_names() -> None:
         model_name("bad prefix", "x")
 
 
+def test_unsafe_model_name_is_refused(registry: ShadowRegistry, demand: np.ndarray) -> None:
+    with pytest.raises(RegistryError, match="build it with"):
+        _register(registry, "it's", "last_value", demand)
+
+
 def test_long_app_lists_are_summarised_in_tags() -> None:
     ids = [f"application-{i:05d}" for i in range(1000)]
     text = tag_list(ids)
