@@ -20,12 +20,20 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+from mlflow.environment_variables import (
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR,
+    MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT,
+)
 from mlflow.tracking import MlflowClient
 
 from shadowsim.errors import ConfigError
 
-_NOISY_LOGGERS = ("mlflow.store.db.utils", "alembic", "alembic.runtime.migration")
+_NOISY_LOGGERS = (
+    "mlflow.store.db.utils",
+    "mlflow.store.model_registry.abstract_store",
+    "alembic",
+    "alembic.runtime.migration",
+)
 _SERVER_SCHEMES = ("http://", "https://", "databricks")
 """URI prefixes of tracking servers, which choose the artifact location themselves."""
 _TEMPLATE_LOCK = threading.Lock()
@@ -57,7 +65,8 @@ def open_store(tracking_uri: str | None, root: str | Path, *, quiet: bool = True
         tracking_uri: An MLflow URI (``sqlite:///...``, ``http://...``), or None for the
             embedded default ``sqlite:///<root>/mlflow.db``.
         root: Local folder for the default store and for artifacts of SQLite stores.
-        quiet: Silence MLflow's migration logs and artifact progress bars.
+        quiet: Silence MLflow's migration logs, artifact progress bars and the run links it
+            prints for tracking servers (only where the environment does not set them).
 
     Returns:
         The store, ready for a client.
@@ -69,6 +78,7 @@ def open_store(tracking_uri: str | None, root: str | Path, *, quiet: bool = True
         for name in _NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
         os.environ.setdefault(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name, "false")
+        os.environ.setdefault(MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.name, "true")
     root_path = Path(root).expanduser().resolve()
     if tracking_uri is None:
         try:

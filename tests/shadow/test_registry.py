@@ -15,6 +15,7 @@ from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.shadow.forecasters import LastValueForecaster, SeasonalNaiveForecaster
 from shadowsim.shadow.model_naming import MAX_TAG_CHARS, model_name, tag_list
 from shadowsim.shadow.registry import RegistryConfig, ShadowRegistry
+from shadowsim.shadow.tracking_store import open_store
 from shadowsim.shadow.validation import ValidationWindow, validate
 
 INTERVAL_S = 300.0
@@ -228,3 +229,12 @@ def test_each_load_is_a_fresh_forecaster(registry: ShadowRegistry, demand: np.nd
     assert not np.array_equal(first.predict(recent, HORIZON), before)
     second, _ = registry.load_version("fresh", 1)  # from the verified cache
     np.testing.assert_array_equal(second.predict(recent, HORIZON), before)
+
+
+def test_store_resolution(tmp_path: Path) -> None:
+    server = open_store("http://mlflow.example:5000", tmp_path / "unused")
+    assert server.tracking_uri == "http://mlflow.example:5000"
+    assert server.artifact_location is None  # the server decides
+    assert not (tmp_path / "unused").exists()
+    local = open_store(f"sqlite:///{tmp_path}/own.db", tmp_path / "root")
+    assert local.artifact_location == (tmp_path / "root" / "artifacts").resolve().as_uri()
