@@ -40,6 +40,7 @@ class ContentionResolver:
         self.n_classes = n_classes
         self._class = component_class.astype(np.intp)
         self._n_components = int(component_class.shape[0])
+        self._limit = capacity.ravel() * (1.0 + _REL_TOL)
         self._cell: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self._block_cells: dict[int, NDArray[np.intp]] = {}
         self._block_class_cells: dict[int, NDArray[np.intp]] = {}
@@ -57,7 +58,7 @@ class ContentionResolver:
         total = np.bincount(
             self._cell, weights=allocation.ravel(), minlength=self.n_hosts * N_RESOURCES
         )
-        return bool((total > self.capacity.ravel() * (1.0 + _REL_TOL)).any())
+        return bool((total > self._limit).any())
 
     def _cells(self, n_ticks: int) -> NDArray[np.intp]:
         cells = self._block_cells.get(n_ticks)

@@ -141,6 +141,7 @@ class KpiKernel:
         self._buffer_ticks = np.where(_COMPRESSIBLE, config.buffer_s / interval_s, 0.0)
         self._half_tick = np.where(_COMPRESSIBLE, interval_s / 2.0, 0.0)
         self._half_tiled = np.tile(self._half_tick, (n_comp, 1))
+        self._buffer_tiled = np.tile(self._buffer_ticks, (n_comp, 1))
         self._inv_rate = 1.0 / config.request_cpu_s
         self._allocation = np.zeros((n_comp, N_RESOURCES))
         self._buffer = np.zeros((n_comp, N_RESOURCES))
@@ -171,9 +172,9 @@ class KpiKernel:
         self, eff: NDArray[np.float64], buffer: NDArray[np.float64], wait: NDArray[np.float64]
     ) -> None:
         """Queue limit ``eff * buffer_ticks`` and backlog-wait factor ``half_tick / eff``."""
-        np.multiply(eff, self._buffer_ticks, out=buffer)
+        np.multiply(eff, self._buffer_tiled if eff.ndim == 2 else self._buffer_ticks, out=buffer)
         np.maximum(eff, _TINY, out=wait)
-        np.divide(self._half_tiled, wait, out=wait)
+        np.divide(self._half_tiled if eff.ndim == 2 else self._half_tick, wait, out=wait)
 
     def account(
         self,

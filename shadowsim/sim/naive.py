@@ -132,7 +132,7 @@ class NaiveReplay:
         self.buffer_ticks = [q.buffer_s / self.interval if c else 0.0 for c in _COMPRESSIBLE]
         self.half = [self.interval / 2.0 if c else 0.0 for c in _COMPRESSIBLE]
         self.price = sim.cost.prices.per_unit_s().tolist()
-        self.pool_rate = sim._pool_rate
+        self.pool_rate = sim.pool_cost_rate
         self.active = None if workload.active is None else workload.active.tolist()
         self.env = simpy.Environment()
 
@@ -204,10 +204,7 @@ class NaiveReplay:
                     win.append(rec)
                     if len(win) > rule.stabilisation_ticks:
                         win.pop(0)
-                    desired = rec if rec > cur else max(win)
-                    if desired == cur:
-                        targets[r] = math.nan
-                        continue
+                    desired = ReactiveRule.target(cur, rec, win)
                     t = min(max(desired * share, self.low[r]), self.high[r])
                     targets[r] = t
                     self.need_host[h][r] += max(t - self.reserve[c][r], 0.0)
@@ -220,7 +217,7 @@ class NaiveReplay:
                     inc = max(t - self.reserve[c][r], 0.0)
                     f = self.factor_host[h][r]
                     if f < 1.0 and inc > 0:
-                        t = self.reserve[c][r] + inc * f
+                        t = min(t, self.reserve[c][r] + inc * f)
                     self.pending[c][r] = t
                     self.reserve[c][r] = max(self.reserve[c][r], t)
                     self.inflight[c][r].append((now + self.latency[r], t))

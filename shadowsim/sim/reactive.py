@@ -9,10 +9,11 @@ interval:
 * ``ratio = usage / (current * target_utilisation)``; when ``|ratio - 1| > tolerance`` the
   recommendation is ``usage / target_utilisation``, else ``current`` (Kubernetes HPA's
   tolerance, default 0.1);
-* scale-up is immediate: a recommendation above ``current`` is applied at once;
-* scale-down is stabilised: the target is the highest recommendation of the last
-  ``stabilisation_ticks`` control ticks (Kubernetes' scale-down stabilisation window);
-* a target equal to ``current`` is sent as NaN (hold).
+* as in Kubernetes' HPA behaviour with a zero scale-up window, the target is
+  ``min(max(current, recommendation), highest recommendation of the last
+  stabilisation_ticks control ticks)``: a scale-up is applied at once, a scale-down goes
+  no lower than the window's highest recommendation (scale-down stabilisation);
+* every entry gets a target (an unchanged one simply re-sets the allocation in force).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class ReactiveRule:
         self._mask = np.empty((n_apps, N_RESOURCES), dtype=np.bool_)
 
     def decide(self, state: ClusterState) -> ScaleAllAction:
-        """The bulk scale action for the snapshot ``state``."""
+        """The bulk scale action for the snapshot ``state`` (a target for every entry)."""
         usage = state.kpis.served
         current = state.pending_allocation
         ratio = np.multiply(current, self._util, out=self._ratio)
@@ -81,18 +82,14 @@ class ReactiveRule:
         ratio -= 1.0
         np.abs(ratio, out=ratio)
         hold = np.less_equal(ratio, self.config.tolerance, out=self._mask)
+        rec = np.divide(usage, self._util, out=self._rec)
         window = self._window
+        window[self._slot] = np.where(hold, current, rec)
         rec = window[self._slot]
-        np.divide(usage, self._util, out=rec)
-        np.copyto(rec, current, where=hold)
         self._slot = (self._slot + 1) % window.shape[0]
-        stable = window[0].copy()
-        for other in window[1:]:
-            np.maximum(stable, other, out=stable)
-        up = np.greater(rec, current, out=self._mask)
-        np.copyto(stable, rec, where=up)
-        same = np.equal(stable, current, out=self._mask)
-        np.copyto(stable, np.nan, where=same)
+        stable = np.maximum.reduce(window, axis=0) if window.shape[0] > 1 else window[0].copy()
+        desired = np.maximum(current, rec, out=self._ratio)
+        np.minimum(desired, stable, out=stable)
         return ScaleAllAction(stable)
 
     @staticmethod
@@ -100,3 +97,8 @@ class ReactiveRule:
         """The scalar recommendation for one entry (the naive reference uses it)."""
         ratio = abs(usage / (current * util) - 1.0)
         return usage / util if ratio > tolerance else current
+
+    @staticmethod
+    def target(current: float, rec: float, window: list[float]) -> float:
+        """The scalar target: up at once, down no lower than the window's highest."""
+        return min(max(current, rec), max(window))

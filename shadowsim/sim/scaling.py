@@ -104,6 +104,7 @@ class ScalePlanner:
         self.high = high
         self.n_hosts = n_hosts
         self._none: NDArray[np.bool_] | None = None
+        self._all: NDArray[np.bool_] | None = None
         self._tiled: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
 
     def _bounds(self, shape: tuple[int, ...]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -142,6 +143,68 @@ class ScalePlanner:
             migrating: ``(C,)`` True for components being moved, or None when none is.
         """
         reasons: Counter[str] = Counter()
+        flat = targets.ravel()
+        top = np.maximum.reduce(flat)  # NaN when any entry holds
+        all_given = not np.isnan(top) and migrating is None
+        if all_given and top != np.inf and np.minimum.reduce(flat) >= 0:
+            accepted = self._all_true(targets.shape)
+            n_accepted = targets.size
+        else:
+            accepted = self._accepted(targets, migrating, reasons)
+            n_accepted = int(np.count_nonzero(accepted))
+        wanted = np.where(accepted, targets, np.nan) if reasons else targets
+        layout = self.layout
+        comp = wanted if layout.per_app == 1 else layout.to_components(wanted)
+        touched = accepted if layout.per_app == 1 else ~np.isnan(comp)
+        low, high = self._bounds(comp.shape)
+        clipped = np.maximum(comp, low)  # NaN (hold) stays NaN
+        np.minimum(clipped, high, out=clipped)
+        clamped_c = np.not_equal(clipped, comp)  # also True for NaN: masked out below
+        increase = np.subtract(clipped, reserve)
+        np.fmax(increase, 0.0, out=increase)  # NaN (hold) -> 0
+        if np.max(increase) > 0:
+            need = np.bincount(cells, weights=increase.ravel(), minlength=room.size)
+            need = need.reshape(room.shape)
+            free = np.maximum(room, 0.0)
+            over = need > free * (1 + 1e-12) + 1e-9
+            if over.any():
+                # scale every increase on an over-asked host and resource by free / need;
+                # elsewhere the factor is inf, which fmin ignores (NaN for no increase)
+                factor = np.full_like(need, np.inf)
+                np.divide(free, need, out=factor, where=over)
+                with np.errstate(invalid="ignore"):  # 0 * inf = NaN where nothing grows
+                    limited = np.multiply(increase, factor[host_of])
+                limited += reserve
+                cut = np.fmin(clipped, limited)
+                clamped_c |= np.not_equal(cut, clipped)
+                clipped = cut
+        if n_accepted < targets.size:
+            clamped_c &= touched
+        n_clamped = int(np.count_nonzero(clamped_c))
+        if n_clamped == 0:
+            clamped = self._no_clamp(targets.shape)
+        elif layout.per_app == 1:
+            clamped = clamped_c
+        else:
+            clamped = layout.to_apps(clamped_c.astype(np.float64)) > 0
+        applied = layout.to_apps(clipped)
+        clamped.setflags(write=False)
+        applied.setflags(write=False)
+        outcome = ScaleAllOutcome(
+            accepted=accepted,
+            clamped=clamped,
+            applied=applied,
+            rejected_reasons=dict(reasons),
+        )
+        return ScalePlan(clipped, touched, outcome, n_accepted, n_clamped)
+
+    def _accepted(
+        self,
+        targets: NDArray[np.float64],
+        migrating: NDArray[np.bool_] | None,
+        reasons: Counter[str],
+    ) -> NDArray[np.bool_]:
+        """Per-entry acceptance, counting each reason for a rejection."""
         accepted = np.equal(targets, targets)  # False for NaN (hold)
         if np.fmax.reduce(targets, axis=None) == np.inf:
             bad = accepted & np.isinf(targets)
@@ -157,51 +220,12 @@ class ScalePlanner:
             bad = accepted & busy[:, None]
             reasons["component migrating"] = int(bad.sum())
             accepted &= ~bad
-        wanted = np.where(accepted, targets, np.nan) if reasons else targets
-        layout = self.layout
-        comp = wanted if layout.per_app == 1 else layout.to_components(wanted)
-        touched = accepted if layout.per_app == 1 else ~np.isnan(comp)
-        low, high = self._bounds(comp.shape)
-        out_of_bounds = bool(np.less(comp, low).any() or np.greater(comp, high).any())
-        if out_of_bounds:
-            clipped = np.maximum(comp, low)
-            np.minimum(clipped, high, out=clipped)
-            clamped_c = np.not_equal(clipped, comp)
-            clamped_c &= touched
-        else:
-            clipped = comp.copy() if comp is targets else comp
-            clamped_c = None
-        increase = np.subtract(clipped, reserve)
-        np.fmax(increase, 0.0, out=increase)  # NaN (hold) -> 0
-        if np.max(increase) > 0:
-            need = np.bincount(cells, weights=increase.ravel(), minlength=room.size)
-            need = need.reshape(room.shape)
-            free = np.maximum(room, 0.0)
-            over = need > free * (1 + 1e-12) + 1e-9
-            if over.any():
-                factor = np.ones_like(need)
-                np.divide(free, need, out=factor, where=over)
-                per_comp = factor[host_of]
-                cut = (per_comp < 1.0) & (increase > 0)
-                clipped = np.where(cut, reserve + increase * per_comp, clipped)
-                clamped_c = cut if clamped_c is None else clamped_c | cut
-        if clamped_c is None:
-            n_clamped = 0
-            clamped = self._no_clamp(targets.shape)
-        else:
-            n_clamped = int(np.count_nonzero(clamped_c))
-            if layout.per_app == 1:
-                clamped = clamped_c
-            else:
-                clamped = layout.to_apps(clamped_c.astype(np.float64)) > 0
-        applied = layout.to_apps(clipped)
-        for array in (accepted, clamped, applied):
-            array.setflags(write=False)
-        outcome = ScaleAllOutcome(
-            accepted=accepted,
-            clamped=clamped,
-            applied=applied,
-            rejected_reasons=dict(reasons),
-        )
-        n_accepted = int(np.count_nonzero(accepted))
-        return ScalePlan(clipped, touched, outcome, n_accepted, n_clamped)
+        accepted.setflags(write=False)
+        return accepted
+
+    def _all_true(self, shape: tuple[int, ...]) -> NDArray[np.bool_]:
+        """A shared read-only all-True mask."""
+        if self._all is None or self._all.shape != shape:
+            self._all = np.ones(shape, dtype=np.bool_)
+            self._all.setflags(write=False)
+        return self._all

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -30,7 +29,7 @@ from shadowsim.actions import (
 )
 from shadowsim.cluster_state import ClusterSpec, ClusterState
 from shadowsim.errors import BackendError
-from shadowsim.resources import N_RESOURCES, Resource
+from shadowsim.resources import N_RESOURCES
 from shadowsim.sim.components import ComponentLayout
 from shadowsim.sim.config import ClusterConfig
 from shadowsim.sim.contention import ContentionResolver
@@ -44,17 +43,12 @@ from shadowsim.sim.moves import EventKind, Move, SimEvent
 from shadowsim.sim.outages import Outage, Outages
 from shadowsim.sim.placement import initial_allocation, place
 from shadowsim.sim.pool import Provision, SparePool
+from shadowsim.sim.scaler import Scaler
 from shadowsim.sim.scaling import ScalePlanner
 from shadowsim.sim.snapshot import SnapshotBuilder
 from shadowsim.workloads.workload import Priority, Workload
 
 _TIME_EPS = 1e-9
-
-
-@dataclass(eq=False)
-class _ScaleBatch:
-    targets: NDArray[np.float64]
-    mask: NDArray[np.bool_]
 
 
 class Simulator:
@@ -124,19 +118,17 @@ class Simulator:
         self.migrating = np.zeros(n_comp, dtype=np.bool_)
         self.on_spare = np.zeros(n_comp, dtype=np.bool_)
         self.host_up = np.ones(n_hosts, dtype=np.bool_)
-        self._inflight: list[_ScaleBatch] = []
         self.events: list[SimEvent] = []
-        self._cells = (self.host_of[:, None] * N_RESOURCES + np.arange(N_RESOURCES)).ravel()
+        self.cells = (self.host_of[:, None] * N_RESOURCES + np.arange(N_RESOURCES)).ravel()
         self._reserved_cache: NDArray[np.float64] | None = None
         self._held_cache: NDArray[np.float64] | None = None
-        self._boundary_groups: list[tuple[float, tuple[int, ...]]] | None = None
         # models
         self.pool = SparePool(cfg.pool, n_hosts, spare_size)
         spare_hosts = item_host[n_comp:]
         for state, host in zip(spare_states[placed_spares], spare_hosts, strict=True):
             self.pool.ready[host, state] += 1
         comp_reserved = np.bincount(
-            self._cells, weights=alloc.ravel(), minlength=self.host_limit.size
+            self.cells, weights=alloc.ravel(), minlength=self.host_limit.size
         ).reshape(self.host_limit.shape)
         self.pool.add_ready(
             spare_states[~placed_spares], self.host_limit - comp_reserved, self.host_capacity
@@ -167,6 +159,7 @@ class Simulator:
         self._overcommitted = bool(max(cfg.overcommit) > 1.0)
         self._refresh_allocation()
         self.moves = Mover(self)
+        self.scaler = Scaler(self)
         self.snapshots = SnapshotBuilder(self)
         self._pool_short = False
         self.reconcile_pool()
@@ -195,6 +188,11 @@ class Simulator:
     def tick(self) -> int:
         """Next workload tick to account."""
         return self._tick
+
+    @property
+    def pool_cost_rate(self) -> float:
+        """Current holding cost of the spare pool, cu/s."""
+        return self._pool_rate
 
     def observe(self) -> ClusterState:
         """The snapshot made by the last :meth:`advance` (an initial one before any)."""
@@ -226,9 +224,9 @@ class Simulator:
         for action in actions:
             match action:
                 case ScaleAllAction():
-                    results.append(self._scale(action, action.targets))
+                    results.append(self.scaler.scale(action, action.targets))
                 case ScaleAction():
-                    results.append(self._scale_one(action))
+                    results.append(self.scaler.scale_one(action))
                 case MigrateAction():
                     results.append(self.moves.migrate(action))
                 case ShiftToSpareAction():
@@ -279,7 +277,7 @@ class Simulator:
         self._sync(self.tick_at(self.env.now))
 
     # ------------------------------------------------------------------ derived state
-    def _allocation_changed(self) -> None:
+    def allocation_changed(self) -> None:
         """Mark what depends on the allocation stale (refreshed before the next block)."""
         self._alloc_dirty = True
         self._reserved_cache = None
@@ -291,9 +289,9 @@ class Simulator:
 
     def hosts_changed(self) -> None:
         """Refresh what depends on where components run (call after a move)."""
-        self._cells = (self.host_of[:, None] * N_RESOURCES + np.arange(N_RESOURCES)).ravel()
+        self.cells = (self.host_of[:, None] * N_RESOURCES + np.arange(N_RESOURCES)).ravel()
         self.contention.set_hosts(self.host_of)
-        self._allocation_changed()
+        self.allocation_changed()
         self.snapshots.placement_changed()
 
     def reserved_changed(self) -> None:
@@ -304,7 +302,7 @@ class Simulator:
         """``(H, 4)`` capacity reserved per host: components, in-flight moves and spares."""
         if self._reserved_cache is None:
             total = np.bincount(
-                self._cells, weights=self.reserve.ravel(), minlength=self.host_limit.size
+                self.cells, weights=self.reserve.ravel(), minlength=self.host_limit.size
             ).reshape(self.host_limit.shape)
             if self._held_cache is None:
                 self._held_cache = self.pool.held_by_host()
@@ -322,112 +320,6 @@ class Simulator:
     def log(self, event: SimEvent) -> None:
         """Keep a notable event."""
         self.events.append(event)
-
-    # ------------------------------------------------------------------ scaling
-    def _landing_groups(self) -> list[tuple[float, tuple[int, ...]]]:
-        """Resources grouped by when a change decided now lands: ``(delay_s, resources)``.
-
-        A change lands at the first tick boundary at or after ``now + latency``; resources
-        landing at the same boundary share one event (at the largest of their latencies).
-        """
-        now = self.env.now
-        on_boundary = now == self._tick * self.interval_s
-        if on_boundary and self._boundary_groups is not None:
-            return self._boundary_groups
-        groups: dict[tuple[int, bool], list[int]] = {}
-        for res, latency in enumerate(self.config.scaling.latency_s):
-            at = now + latency
-            tick = self.tick_at(at)
-            groups.setdefault((tick, at >= tick * self.interval_s), []).append(res)
-        lat = self.config.scaling.latency_s
-        result = [(max(lat[r] for r in rs), tuple(rs)) for rs in groups.values()]
-        if on_boundary and now == 0.0:
-            self._boundary_groups = result
-        return result
-
-    def _scale_one(self, action: ScaleAction) -> ActionResult:
-        n_apps = self.workload.n_apps
-        if isinstance(action.app, bool) or not isinstance(action.app, int | np.integer):
-            return ActionResult(action, False, f"app must be an integer index, got {action.app!r}")
-        if not 0 <= action.app < n_apps:
-            return ActionResult(action, False, f"unknown app {action.app}: valid 0..{n_apps - 1}")
-        if not isinstance(action.resource, Resource):
-            return ActionResult(
-                action, False, f"resource must be a Resource, got {action.resource!r}"
-            )
-        if isinstance(action.target, bool) or not isinstance(action.target, int | float):
-            return ActionResult(action, False, f"target must be a number, got {action.target!r}")
-        if math.isnan(action.target):
-            return ActionResult(action, False, "target is NaN; give a number")
-        targets = np.full((n_apps, N_RESOURCES), np.nan)
-        targets[action.app, action.resource] = action.target
-        return self._scale(action, targets)
-
-    def _scale(self, action: Action, raw: object) -> ActionResult:
-        shape = (self.workload.n_apps, N_RESOURCES)
-        if not isinstance(raw, np.ndarray) or raw.dtype != np.float64:
-            try:
-                raw = np.asarray(raw, dtype=np.float64)
-            except (TypeError, ValueError) as err:
-                return ActionResult(action, False, f"targets are not numbers: {err}")
-        targets: NDArray[np.float64] = raw
-        if targets.shape != shape:
-            return ActionResult(
-                action, False, f"targets must have shape {shape}, got {targets.shape}"
-            )
-        plan = self.planner.plan(
-            targets,
-            self.reserve,
-            self.room(),
-            self.host_of,
-            self._cells,
-            self.migrating if self.moves.active else None,
-        )
-        outcome = plan.outcome
-        started = plan.n_accepted > 0
-        given = started or bool(outcome.rejected_reasons)
-        effective: float | None = None
-        if started:
-            comp = plan.targets
-            touched = plan.touched
-            np.copyto(self.pending, comp, where=touched)
-            np.fmax(self.reserve, comp, out=self.reserve)
-            self._reserved_cache = None
-            for delay, resources in self._landing_groups():
-                mask = (
-                    touched
-                    if len(resources) == N_RESOURCES
-                    else touched & self._res_mask(resources)
-                )
-                batch = _ScaleBatch(comp, mask)
-                self._inflight.append(batch)
-                land_s = self.tick_at(self.env.now + delay) * self.interval_s
-                effective = land_s if effective is None else max(effective, land_s)
-                if delay == 0.0:
-                    self._land(batch)
-                else:
-                    self.at(delay, partial(self._land, batch))
-        reason = "" if given else "every target is NaN (hold): nothing to change"
-        if outcome.rejected_reasons or plan.n_clamped:
-            parts = [f"{plan.n_clamped} entries clamped"] if plan.n_clamped else []
-            parts += [f"{n} rejected: {why}" for why, n in outcome.rejected_reasons.items()]
-            reason = "; ".join(parts)
-        return ActionResult(action, started or not given, reason, effective, outcome)
-
-    @staticmethod
-    def _res_mask(resources: tuple[int, ...]) -> NDArray[np.bool_]:
-        mask = np.zeros(N_RESOURCES, dtype=np.bool_)
-        mask[list(resources)] = True
-        return mask
-
-    def _land(self, batch: _ScaleBatch) -> None:
-        self.sync_now()
-        np.copyto(self.alloc, batch.targets, where=batch.mask)
-        self._inflight.remove(batch)
-        np.copyto(self.reserve, self.alloc)
-        for other in self._inflight:
-            np.fmax(self.reserve, np.where(other.mask, other.targets, np.nan), out=self.reserve)
-        self._allocation_changed()
 
     # ------------------------------------------------------------------ pool
     def _pool_target(self, action: PoolTargetAction) -> ActionResult:

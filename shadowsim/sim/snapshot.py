@@ -53,9 +53,7 @@ class SnapshotBuilder:
 
     def _host_sum(self, per_component: NDArray[np.float64]) -> NDArray[np.float64]:
         sim = self.sim
-        total = np.bincount(
-            sim._cells, weights=per_component.ravel(), minlength=sim.host_limit.size
-        )
+        total = np.bincount(sim.cells, weights=per_component.ravel(), minlength=sim.host_limit.size)
         return total.reshape(sim.host_limit.shape)
 
     def flush_host_usage(self) -> None:

@@ -1,0 +1,164 @@
+"""Carrying out scale actions for the simulator: validation, reservations, timed landings.
+
+The rules (splitting, bounds, host room) are in :mod:`shadowsim.sim.scaling`; this module
+turns a validated plan into pending allocations and SimPy events that land them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from shadowsim.actions import Action, ActionResult, ScaleAction
+from shadowsim.resources import N_RESOURCES, Resource
+
+if TYPE_CHECKING:
+    from shadowsim.sim.simulator import Simulator
+
+
+@dataclass(eq=False)
+class ScaleBatch:
+    """Allocations on their way to a host.
+
+    Attributes:
+        targets: ``(C, 4)`` new allocations (NaN where untouched).
+        mask: ``(C, 4)`` entries this batch sets.
+        full: True when it sets every entry (copied without a mask: masked copies are slow).
+    """
+
+    targets: NDArray[np.float64]
+    mask: NDArray[np.bool_]
+    full: bool
+
+
+class Scaler:
+    """Starts and lands vertical scaling on behalf of a :class:`Simulator`.
+
+    Args:
+        sim: The simulator whose allocations it changes.
+    """
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.inflight: list[ScaleBatch] = []
+        self._boundary_groups: list[tuple[float, tuple[int, ...]]] | None = None
+
+    def landing_groups(self) -> list[tuple[float, tuple[int, ...]]]:
+        """Resources grouped by when a change decided now lands: ``(delay_s, resources)``.
+
+        A change lands at the first tick boundary at or after ``now + latency``; resources
+        landing at the same boundary share one event (at the largest of their latencies).
+        """
+        sim = self.sim
+        now = sim.env.now
+        on_boundary = now == sim.tick * sim.interval_s
+        if on_boundary and self._boundary_groups is not None:
+            return self._boundary_groups
+        latency = sim.config.scaling.latency_s
+        groups: dict[tuple[int, bool], list[int]] = {}
+        for res, lat in enumerate(latency):
+            at = now + lat
+            tick = sim.tick_at(at)
+            groups.setdefault((tick, at >= tick * sim.interval_s), []).append(res)
+        result = [(max(latency[r] for r in rs), tuple(rs)) for rs in groups.values()]
+        if on_boundary:  # the same for every tick boundary
+            self._boundary_groups = result
+        return result
+
+    def scale_one(self, action: ScaleAction) -> ActionResult:
+        """Validate a single-entry :class:`ScaleAction` and start it."""
+        n_apps = self.sim.workload.n_apps
+        if isinstance(action.app, bool) or not isinstance(action.app, int | np.integer):
+            return ActionResult(action, False, f"app must be an integer index, got {action.app!r}")
+        if not 0 <= action.app < n_apps:
+            return ActionResult(action, False, f"unknown app {action.app}: valid 0..{n_apps - 1}")
+        if not isinstance(action.resource, Resource):
+            return ActionResult(
+                action, False, f"resource must be a Resource, got {action.resource!r}"
+            )
+        if isinstance(action.target, bool) or not isinstance(action.target, int | float):
+            return ActionResult(action, False, f"target must be a number, got {action.target!r}")
+        if math.isnan(action.target):
+            return ActionResult(action, False, "target is NaN; give a number")
+        targets = np.full((n_apps, N_RESOURCES), np.nan)
+        targets[action.app, action.resource] = action.target
+        return self.scale(action, targets)
+
+    def scale(self, action: Action, raw: object) -> ActionResult:
+        """Validate ``(A, 4)`` application targets, reserve them and schedule their landing."""
+        sim = self.sim
+        shape = (sim.workload.n_apps, N_RESOURCES)
+        if not isinstance(raw, np.ndarray) or raw.dtype != np.float64:
+            try:
+                raw = np.asarray(raw, dtype=np.float64)
+            except (TypeError, ValueError) as err:
+                return ActionResult(action, False, f"targets are not numbers: {err}")
+        targets: NDArray[np.float64] = raw
+        if targets.shape != shape:
+            return ActionResult(
+                action, False, f"targets must have shape {shape}, got {targets.shape}"
+            )
+        plan = sim.planner.plan(
+            targets,
+            sim.reserve,
+            sim.room(),
+            sim.host_of,
+            sim.cells,
+            sim.migrating if sim.moves.active else None,
+        )
+        outcome = plan.outcome
+        started = plan.n_accepted > 0
+        given = started or bool(outcome.rejected_reasons)
+        effective: float | None = None
+        if started:
+            comp = plan.targets
+            touched = plan.touched
+            full = plan.n_accepted == targets.size
+            if full:
+                np.copyto(sim.pending, comp)
+            else:
+                np.copyto(sim.pending, comp, where=touched)
+            np.fmax(sim.reserve, comp, out=sim.reserve)
+            sim.reserved_changed()
+            for delay, resources in self.landing_groups():
+                every = len(resources) == N_RESOURCES
+                mask = touched if every else touched & self._res_mask(resources)
+                batch = ScaleBatch(comp, mask, full and every)
+                self.inflight.append(batch)
+                land_s = sim.tick_at(sim.env.now + delay) * sim.interval_s
+                effective = land_s if effective is None else max(effective, land_s)
+                if delay == 0.0:
+                    self.land(batch)
+                else:
+                    sim.at(delay, partial(self.land, batch))
+        reason = "" if given else "every target is NaN (hold): nothing to change"
+        if outcome.rejected_reasons or plan.n_clamped:
+            parts = [f"{plan.n_clamped} entries clamped"] if plan.n_clamped else []
+            parts += [f"{n} rejected: {why}" for why, n in outcome.rejected_reasons.items()]
+            reason = "; ".join(parts)
+        return ActionResult(action, started or not given, reason, effective, outcome)
+
+    @staticmethod
+    def _res_mask(resources: tuple[int, ...]) -> NDArray[np.bool_]:
+        mask = np.zeros(N_RESOURCES, dtype=np.bool_)
+        mask[list(resources)] = True
+        return mask
+
+    def land(self, batch: ScaleBatch) -> None:
+        """Put a batch's allocations in force (a SimPy event handler)."""
+        sim = self.sim
+        sim.sync_now()
+        if batch.full:
+            np.copyto(sim.alloc, batch.targets)
+        else:
+            np.copyto(sim.alloc, batch.targets, where=batch.mask)
+        self.inflight.remove(batch)
+        np.copyto(sim.reserve, sim.alloc)
+        for other in self.inflight:
+            np.fmax(sim.reserve, np.where(other.mask, other.targets, np.nan), out=sim.reserve)
+        sim.allocation_changed()
