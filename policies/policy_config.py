@@ -96,6 +96,31 @@ def per_priority(key: str, value: object, **bounds: Any) -> tuple[float, ...]:
     return per_item(key, value, N_PRIORITIES, "priority class (LOW, MEDIUM, HIGH)", **bounds)
 
 
+def per_priority_resource(key: str, value: object, **bounds: Any) -> tuple[tuple[float, ...], ...]:
+    """A (LOW, MEDIUM, HIGH) x (CPU, MEMORY, DISK, NETWORK) matrix of numbers.
+
+    Accepts one number (for all), one number per class (for all resources), or one list of
+    four per class.
+
+    Raises:
+        ConfigError: Any other shape, or an entry out of range.
+    """
+    if isinstance(value, numbers.Real):
+        row = per_resource(key, value, **bounds)
+        return (row,) * N_PRIORITIES
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | Iterable):
+        raise ConfigError(
+            f"policy.{key}", f"must be a number, 3 numbers or 3 lists of 4, got {value!r}"
+        )
+    rows = list(value)
+    if len(rows) != N_PRIORITIES:
+        raise ConfigError(
+            f"policy.{key}",
+            f"needs one entry per priority class (LOW, MEDIUM, HIGH), got {len(rows)}: {value!r}",
+        )
+    return tuple(per_resource(f"{key}[{i}]", row, **bounds) for i, row in enumerate(rows))
+
+
 def freeze(config: object, **values: object) -> None:
     """Set normalised field values on a frozen dataclass (inside ``__post_init__``)."""
     for name, value in values.items():
