@@ -149,6 +149,7 @@ class KpiKernel:
         self._inv_cpu = np.zeros(n_comp)
         self._base = np.zeros(n_comp)
         self._dense = False
+        self._derived_stale = True
         self.contention_possible = False
         self.set_allocation(self._allocation, check_contention=True)
 
@@ -161,7 +162,7 @@ class KpiKernel:
                 configured), which skips the host sums.
         """
         self._allocation = allocation
-        self._derive(allocation, self._buffer, self._wait_factor)
+        self._derived_stale = True  # queue limit and wait factor: made when the dense path needs
         cpu = allocation[:, Resource.CPU]
         np.maximum(cpu, _TINY, out=self._inv_cpu)
         np.divide(1.0, self._inv_cpu, out=self._inv_cpu)
@@ -197,6 +198,9 @@ class KpiKernel:
         if service is None:
             eff: NDArray[np.float64] = self._allocation
             inv_cpu, base = self._inv_cpu, self._base
+            if self._dense and self._derived_stale:
+                self._derive(eff, self._buffer, self._wait_factor)
+                self._derived_stale = False
             buffer, wait_factor = self._buffer, self._wait_factor
         else:
             eff = np.broadcast_to(self._allocation, demand.shape).copy()
