@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -30,6 +30,7 @@ from shadowsim.engine.forecasts import (
     OnlineForecasts,
     OracleForecasts,
     PrecomputedForecasts,
+    ShadowServiceForecasts,
 )
 from shadowsim.engine.observation import ObservationBuilder
 from shadowsim.errors import ConfigError
@@ -40,6 +41,9 @@ from shadowsim.sim.simulator import Simulator
 from shadowsim.workloads.synthetic import SyntheticConfig, SyntheticGenerator
 from shadowsim.workloads.workload import Workload
 from shadowsim_envs.env_config import EnvConfig
+
+if TYPE_CHECKING:  # the service imports MLflow: loaded only when one is passed in
+    from shadowsim.shadow.service import ShadowService
 
 Observation = dict[str, NDArray[np.float32]]
 
@@ -52,8 +56,10 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
         cluster: The simulated cluster (default: ``ClusterConfig()``).
         engine: Engine settings (an :class:`EngineConfig` or a mapping of its fields);
             overrides ``config.engine``.
-        forecaster: The shadow forecaster (fitted on the training part if not fitted yet);
-            None = seasonal naive with a one-day season.
+        forecaster: The shadow forecaster (fitted on the training part if not fitted yet),
+            or a :class:`ShadowService` (forecasts online with accuracy feedback, retraining
+            triggers and its MLflow registry; needs ``fast=False``); None = seasonal naive
+            with a one-day season.
         fast: Precomputed forecasts (overrides ``config.fast``).
         episode_ticks: Steps per training episode (overrides ``config``).
         warmup_ticks: History before an episode (overrides ``config``).
@@ -73,7 +79,7 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
         workload: Workload | None = None,
         cluster: ClusterConfig | None = None,
         engine: EngineConfig | dict[str, Any] | None = None,
-        forecaster: Forecaster | None = None,
+        forecaster: Forecaster | ShadowService | None = None,
         *,
         fast: bool | None = None,
         episode_ticks: int | None = None,
@@ -114,10 +120,27 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
         self.actuation_lead_ticks = 1 + math.ceil(self.scale_latency_s / self.interval_s - 1e-9)
         self.lead_in_ticks = self._lead_in()
         self.test_ticks = self.workload.ticks_for(cfg.test_window_s)
+        self.service: ShadowService | None = None
+        if forecaster is not None and not isinstance(forecaster, Forecaster):
+            from shadowsim.shadow.service import ShadowService
+
+            if not isinstance(forecaster, ShadowService):
+                raise ConfigError(
+                    "forecaster",
+                    f"must be a Forecaster or a ShadowService, got {type(forecaster).__name__}",
+                )
+            if cfg.fast and not cfg.oracle:
+                raise ConfigError(
+                    "env.fast",
+                    "a ShadowService forecasts online, tick by tick; set fast=False to use it",
+                )
+            self.service = forecaster
+            forecaster = None
         self.forecaster = forecaster if forecaster is not None else self._default_forecaster()
         self._first_start = self._earliest_start()
         self._check_layout()
-        self._fit_forecaster()
+        if self.service is None:
+            self._fit_forecaster()
         self.provider = self._provider()
         self._np_random, _ = gym.utils.seeding.np_random(cfg.seed)
         probe = Simulator(self.workload.window(0, min(self.workload.n_ticks, 2)), self.cluster)
@@ -148,7 +171,11 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
 
     def _earliest_start(self) -> int:
         seed_ticks = self.engine_config.accuracy_seed_ticks
-        min_history = int(getattr(self.forecaster, "min_history", 1))
+        if self.service is not None:
+            ticks = self.service.ticks
+            min_history = ticks["train"] + ticks["validation"]
+        else:
+            min_history = int(getattr(self.forecaster, "min_history", 1))
         return max(
             self.config.warmup_ticks, self.lead_in_ticks, min_history + seed_ticks, seed_ticks + 1
         )
@@ -207,6 +234,8 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
         start_s = self.workload.start_time_s
         if cfg.oracle:
             return OracleForecasts(demand, horizon, self.engine_config.observation.quantiles)
+        if self.service is not None:
+            return ShadowServiceForecasts(self.service, demand, start_s=start_s)
         if cfg.fast:
             return PrecomputedForecasts(self.forecaster, demand, horizon, start_s=start_s)
         return OnlineForecasts(

@@ -10,13 +10,15 @@ episode whose forecasts will be asked at origins ``first .. last``.
   :meth:`~shadowsim.shadow.forecaster.Forecaster.predict_origins`; ``forecast`` is a lookup.
 - :class:`OnlineForecasts`: predicts tick by tick from the demand it has observed (as the
   live system does), optionally refitting every ``refit_every_ticks``.
+- :class:`ShadowServiceForecasts`: the shadow service (accuracy feedback, retraining
+  triggers, MLflow registry) forecasting tick by tick.
 - :class:`OracleForecasts`: the true future demand, every quantile equal to it (the oracle
   baseline's lower bound on cost at zero violations).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +27,9 @@ from shadowsim.engine.demand_window import DemandWindow
 from shadowsim.errors import ForecastError
 from shadowsim.resources import N_RESOURCES
 from shadowsim.shadow.forecaster import Forecaster, check_horizon, check_quantiles
+
+if TYPE_CHECKING:
+    from shadowsim.shadow.service import ShadowService
 
 F64 = NDArray[np.float64]
 
@@ -263,3 +268,78 @@ class OracleForecasts:
 
     def observe(self, tick: int, demand: F64) -> None:
         """Nothing to do: the oracle knows the future."""
+
+
+class ShadowServiceForecasts:
+    """Forecasts from a :class:`~shadowsim.shadow.service.ShadowService`, tick by tick.
+
+    The service scores its own forecasts, checks its retraining triggers and retrains at the
+    simulated moment (registering models in its MLflow registry), exactly as in live
+    operation. :meth:`start` bootstraps it on the ``context_ticks`` before the first origin
+    (reusing registry champions when its config says so).
+
+    Args:
+        service: The shadow service of the workload's applications (same order).
+        demand: ``(A, N, 4)`` the workload's demand; only the context before the first
+            origin is read at :meth:`start`, later ticks arrive through :meth:`observe`.
+        start_s: Unix time of tick 0, s.
+        context_ticks: History given to the bootstrap; None = the service's training plus
+            validation windows.
+    """
+
+    def __init__(
+        self,
+        service: ShadowService,
+        demand: F64,
+        *,
+        start_s: float = 0.0,
+        context_ticks: int | None = None,
+    ) -> None:
+        self.service = service
+        self.demand = _check_demand(demand)
+        if self.demand.shape[0] != len(service.app_ids):
+            raise ForecastError(
+                f"the shadow service serves {len(service.app_ids)} applications, the demand has "
+                f"{self.demand.shape[0]}; build the service with the workload's app ids"
+            )
+        self.start_s = float(start_s)
+        ticks = service.ticks
+        self.context = context_ticks or ticks["train"] + ticks["validation"]
+        self._next = 0
+
+    @property
+    def quantiles(self) -> tuple[float, ...]:
+        """Quantile levels of the service."""
+        return tuple(self.service.quantiles)
+
+    @property
+    def horizon(self) -> int:
+        """Ticks covered by each forecast (the service's horizon)."""
+        return int(self.service.horizon)
+
+    def start(self, first: int, last: int) -> None:
+        """Bootstrap the service on the context before ``first``."""
+        if not 1 <= first <= last:
+            raise ForecastError(f"origins {first}..{last} must satisfy 1 <= first <= last")
+        lo = max(0, first - self.context)
+        interval = self.service.interval_s
+        self.service.bootstrap(self.demand[:, lo:first], self.start_s + lo * interval)
+        self._next = first
+
+    def forecast(self, tick: int) -> F64:
+        """The service's forecast issued after observing tick ``tick - 1``."""
+        if tick != self._next:
+            raise ForecastError(
+                f"ShadowServiceForecasts: asked at tick {tick}, the service has observed demand "
+                f"up to tick {self._next - 1}; observe every tick in order"
+            )
+        return self.service.forecast()
+
+    def observe(self, tick: int, demand: F64) -> None:
+        """Feed the demand of tick ``tick`` to the service (scores, triggers, retrains)."""
+        if tick != self._next:
+            raise ForecastError(
+                f"ShadowServiceForecasts: observed tick {tick}, expected tick {self._next}"
+            )
+        self.service.step(self.start_s + tick * self.service.interval_s, demand)
+        self._next += 1

@@ -225,18 +225,10 @@ class Guardrails:
         self._last_up_s = np.full(shape, -math.inf)
         self._n_seen = 0
         priority = np.asarray(spec.priority)
-        # applications in grant order (HIGH first, then MEDIUM, then LOW) and the slice of
-        # that order each class occupies
-        classes = [
-            np.flatnonzero(priority == c) for c in (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
-        ]
-        self._class_order = np.concatenate(classes).astype(np.intp)
-        self._class_slices: list[tuple[int, int]] = []
-        lo = 0
-        for members in classes:
-            if members.size:
-                self._class_slices.append((lo, lo + int(members.size)))
-            lo += int(members.size)
+        # grant rank of each application's class: 0 = HIGH (granted first), 1 MEDIUM, 2 LOW
+        ranks = (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+        self._rank = np.select([priority == c for c in ranks], [0, 1, 2], default=2)
+        self._n_ranks = len(ranks)
         self._class_matrix_of: F64 | None = None
         self._class_matrix_cache = np.zeros((0, 0))
         self._bounds: tuple[F64, F64] | None = None
@@ -300,9 +292,15 @@ class Guardrails:
         return GuardrailReport(requested=requested, targets=target, flags=flags, rule_counts=counts)
 
     def _class_matrix(self, matrix: F64) -> F64:
-        """The host matrix with its application columns in grant order (cached)."""
+        """``(3 H, A)``: row ``k H + h`` holds the host matrix row ``h`` restricted to the
+        applications of grant rank ``k`` (cached for the last host matrix)."""
         if self._class_matrix_of is not matrix:
-            self._class_matrix_cache = np.ascontiguousarray(matrix[:, self._class_order])
+            n_hosts = matrix.shape[0]
+            stacked = np.zeros((self._n_ranks * n_hosts, matrix.shape[1]))
+            for rank in range(self._n_ranks):
+                members = self._rank == rank
+                stacked[rank * n_hosts : (rank + 1) * n_hosts, members] = matrix[:, members]
+            self._class_matrix_cache = stacked
             self._class_matrix_of = matrix
         return self._class_matrix_cache
 
@@ -348,24 +346,18 @@ class Guardrails:
         room = np.maximum(free, 0.0, out=free)
         if (matrix @ increase <= room + 1e-9).all():
             return
-        # grant the classes in turn (HIGH, MEDIUM, LOW), each pro rata on every host; apps
-        # are permuted so that each class is one contiguous slice
-        by_class = self._class_matrix(matrix)
-        inc = increase.take(self._class_order, axis=0)
-        granted_sorted = np.empty_like(inc)
-        ratio = np.empty_like(room)
-        for lo, hi in self._class_slices:
-            part = by_class[:, lo:hi]
-            want = part @ inc[lo:hi]
-            ratio.fill(1.0)
-            np.divide(room, want, out=ratio, where=want > room)
-            np.matmul(part.T, ratio, out=granted_sorted[lo:hi])
-            granted_sorted[lo:hi] *= inc[lo:hi]
-            want *= ratio
-            room -= want
-            np.maximum(room, 0.0, out=room)
-        granted = np.empty_like(increase)
-        granted[self._class_order] = granted_sorted
+        # Classes are granted in turn (HIGH, MEDIUM, LOW), each pro rata per host and
+        # resource. In closed form: the room class k finds is what the classes before it left,
+        # max(room - their wants, 0), so its ratio is clip((room - wants before) / want, 0, 1).
+        stacked = self._class_matrix(matrix)
+        want = (stacked @ increase).reshape(self._n_ranks, n_hosts, N_RESOURCES)
+        before = np.cumsum(want, axis=0)
+        before -= want
+        left = room - before
+        ratio = np.divide(left, want, out=np.ones_like(want), where=(want > left) & (want > 0))
+        np.clip(ratio, 0.0, 1.0, out=ratio)
+        granted = stacked.T @ ratio.reshape(-1, N_RESOURCES)
+        granted *= increase
         cut = granted < increase * (1.0 - 1e-9) - 1e-12
         n = int(np.count_nonzero(cut))
         if n:

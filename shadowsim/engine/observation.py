@@ -38,8 +38,7 @@ time               (4,)          sin, cos of the time of day; sin, cos of the da
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import numpy as np
 from gymnasium import spaces
@@ -47,14 +46,12 @@ from numpy.typing import NDArray
 
 from shadowsim.cluster_state import ClusterSpec, ClusterState
 from shadowsim.engine.component_map import ComponentMap
-from shadowsim.engine.config_checks import (
-    check_floats,
-    check_int,
-    check_ints,
-    check_number,
-    set_value,
+from shadowsim.engine.observation_config import (
+    ObservationConfig,
+    check_quantiles_match,
+    reference_sizes,
 )
-from shadowsim.errors import ConfigError, ShadowSimError
+from shadowsim.errors import ShadowSimError
 from shadowsim.readiness import N_READINESS
 from shadowsim.resources import N_RESOURCES
 from shadowsim.workloads.workload import Priority
@@ -108,98 +105,6 @@ def check_observation_version(recorded: str, *, what: str = "policy") -> None:
         )
 
 
-@dataclass(frozen=True)
-class ObservationConfig:
-    """What the observation shows (works with and without Hydra).
-
-    Attributes:
-        window: Ticks of recent demand in ``usage``, >= 1.
-        forecast_leads: Strictly increasing leads in ticks (>= 1) shown in ``forecast``.
-        quantiles: Forecast quantile levels, strictly increasing in (0, 1); must match the
-            forecaster's.
-        ref_quantile: Quantile of the warm-up demand used as the reference size, in (0, 1].
-        ref_floor: Smallest reference size per resource (vCPU, MiB, KB/s, KB/s), > 0.
-        kpi_clip: Upper clip of the response-time and error-rate ratios, > 0.
-        value_clip: Upper clip of every quantity in reference units (usage, forecast,
-            allocation, pending) and of the relative forecast error, > 0; the lower bound
-            of the host headroom shares is ``-value_clip``.
-    """
-
-    window: int = 12
-    forecast_leads: tuple[int, ...] = (1, 2, 3, 6, 12)
-    quantiles: tuple[float, ...] = (0.5, 0.9)
-    ref_quantile: float = 0.99
-    ref_floor: tuple[float, ...] = (0.05, 64.0, 1.0, 1.0)
-    kpi_clip: float = 100.0
-    value_clip: float = 1000.0
-
-    def __post_init__(self) -> None:
-        set_value(self, "window", check_int("window", self.window, low=1))
-        set_value(
-            self,
-            "forecast_leads",
-            check_ints("forecast_leads", self.forecast_leads, low=1, increasing=True),
-        )
-        set_value(
-            self,
-            "quantiles",
-            check_floats(
-                "quantiles", self.quantiles, low=0.0, high=1.0, low_open=True, increasing=True
-            ),
-        )
-        if self.quantiles[-1] >= 1.0:
-            raise ConfigError("quantiles", f"levels must be < 1, got {self.quantiles}")
-        set_value(
-            self,
-            "ref_quantile",
-            check_number("ref_quantile", self.ref_quantile, low=0.0, high=1.0, low_open=True),
-        )
-        set_value(
-            self,
-            "ref_floor",
-            check_floats("ref_floor", self.ref_floor, length=N_RESOURCES, low=0.0, low_open=True),
-        )
-        for key in ("kpi_clip", "value_clip"):
-            number = check_number(key, getattr(self, key), low=0.0, low_open=True, high=1e30)
-            set_value(self, key, number)
-
-    @property
-    def horizon(self) -> int:
-        """Forecast ticks the builder needs: the longest lead."""
-        return self.forecast_leads[-1]
-
-    @property
-    def median_index(self) -> int:
-        """Index of the quantile closest to 0.5 (the point forecast)."""
-        return int(np.argmin([abs(q - 0.5) for q in self.quantiles]))
-
-
-def reference_sizes(history: F64, config: ObservationConfig) -> F64:
-    """Per-application reference sizes from the demand observed before the episode.
-
-    Args:
-        history: ``(A, T, 4)`` demand before the episode start (T >= 1), units per resource.
-        config: Gives the quantile and the floor.
-
-    Returns:
-        ``(A, 4)`` float64: the ``ref_quantile`` quantile over time, at least ``ref_floor``.
-
-    Raises:
-        ShadowSimError: ``history`` has the wrong shape or is not finite.
-    """
-    arr = np.asarray(history, dtype=np.float64)
-    if arr.ndim != 3 or arr.shape[2] != N_RESOURCES or arr.shape[1] == 0:
-        raise ShadowSimError(
-            f"warm-up history must have shape (n_apps, n_ticks >= 1, {N_RESOURCES}), "
-            f"got {arr.shape}"
-        )
-    if not np.isfinite(arr).all():
-        raise ShadowSimError("warm-up history contains NaN or infinite demand; fill gaps first")
-    ref = np.quantile(arr, config.ref_quantile, axis=1)
-    floor = np.asarray(config.ref_floor, dtype=np.float64)
-    return np.maximum(ref, floor)
-
-
 class ObservationBuilder:
     """Builds the observation dict documented in this module.
 
@@ -233,6 +138,20 @@ class ObservationBuilder:
         self.space = self._make_space()
         self._scale_ref: F64 | None = None
         self._kpi_rows = np.zeros((4, n_apps))
+        cfg = self.config
+        shapes = [
+            (n_apps, cfg.window, N_RESOURCES),
+            (n_apps, len(cfg.forecast_leads), N_RESOURCES, len(cfg.quantiles)),
+            (n_apps, N_RESOURCES),
+            (n_apps, N_RESOURCES),
+            (n_apps, N_RESOURCES),
+        ]
+        ends = np.cumsum([math.prod(shape) for shape in shapes])
+        starts = ends - [math.prod(shape) for shape in shapes]
+        self._layout = [
+            ((int(lo), int(hi)), shape) for lo, hi, shape in zip(starts, ends, shapes, strict=True)
+        ]
+        self._buffer_size = int(ends[-1])
         self._kpi_high = np.repeat(
             np.array([self.config.kpi_clip, self.config.kpi_clip, 1.0, 1.0])[:, None],
             n_apps,
@@ -302,24 +221,23 @@ class ObservationBuilder:
             )
         allocation, pending = self.components.app_allocation(state)
         inv, inv3, inv4, ref_log = self._scales(ref)
-        n_apps = self.spec.n_apps
-        n_leads, n_q = len(self._lead_index), forecast.shape[3]
-        clip = self.config.value_clip
-        usage = np.empty((n_apps, history.shape[1], N_RESOURCES), np.float32)
+        # usage, forecast, allocation, pending and forecast_error are disjoint views of one
+        # float32 buffer, so that a single call clips them all
+        buffer = np.empty(self._buffer_size, np.float32)
+        usage, ahead, alloc, pend, error = (
+            buffer[lo:hi].reshape(shape) for (lo, hi), shape in self._layout
+        )
         np.multiply(history, inv3, out=usage, casting="unsafe")
-        ahead = np.empty((n_apps, n_leads, N_RESOURCES, n_q), np.float32)
         np.multiply(forecast[:, self._lead_index], inv4, out=ahead, casting="unsafe")
-        alloc = np.empty((2, n_apps, N_RESOURCES), np.float32)
-        np.multiply(allocation, inv, out=alloc[0], casting="unsafe")
-        np.multiply(pending, inv, out=alloc[1], casting="unsafe")
-        error = np.asarray(forecast_error, dtype=np.float32)
-        for part in (usage, ahead, alloc, error):
-            np.minimum(part, clip, out=part)
+        np.multiply(allocation, inv, out=alloc, casting="unsafe")
+        np.multiply(pending, inv, out=pend, casting="unsafe")
+        np.copyto(error, forecast_error, casting="unsafe")
+        np.minimum(buffer, self.config.value_clip, out=buffer)
         return {
             "usage": usage,
             "forecast": ahead,
-            "allocation": alloc[0],
-            "pending": alloc[1],
+            "allocation": alloc,
+            "pending": pend,
             "kpi": self._kpi(state),
             "forecast_error": error,
             "priority": self._priority.copy(),
@@ -401,16 +319,14 @@ def observation_shapes(
     return {key: tuple(np.shape(value)) for key, value in observation.items()}
 
 
-def check_quantiles_match(
-    config: ObservationConfig, quantiles: Sequence[float], *, source: str
-) -> None:
-    """Refuse a forecast source whose quantile levels differ from the observation's.
-
-    Raises:
-        ConfigError: The levels differ (names ``engine.observation.quantiles``).
-    """
-    if tuple(float(q) for q in quantiles) != config.quantiles:
-        raise ConfigError(
-            "engine.observation.quantiles",
-            f"is {config.quantiles} but {source} predicts {tuple(quantiles)}; make them equal",
-        )
+__all__ = [
+    "OBSERVATION_KEYS",
+    "OBSERVATION_VERSION",
+    "ObservationBuilder",
+    "ObservationConfig",
+    "ObservationVersionError",
+    "check_observation_version",
+    "check_quantiles_match",
+    "observation_shapes",
+    "reference_sizes",
+]
