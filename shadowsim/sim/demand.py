@@ -36,9 +36,11 @@ class DemandFeed:
         self._start = 0
         self._stop = 0
         self._buf: NDArray[np.float64] = np.empty((0, layout.n_components, 4))
-        demand = np.ascontiguousarray(workload.demand)
-        n_apps, n_ticks, n_res = demand.shape
-        self._records = demand.view(np.dtype((np.void, 8 * n_res))).reshape(n_apps, n_ticks)
+        demand = workload.demand
+        if demand.dtype != np.float64 or demand.strides[-1] != demand.itemsize:
+            demand = np.ascontiguousarray(demand, dtype=np.float64)
+        # one 4-float record per (app, tick); a view, also of a windowed workload
+        self._records = demand.view(np.dtype((np.void, 8 * demand.shape[-1])))[..., 0]
 
     def _load(self, tick: int) -> None:
         stop = min(self.workload.n_ticks, tick + self.chunk)
