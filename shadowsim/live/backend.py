@@ -1,0 +1,471 @@
+""":class:`LibvirtBackend`: the :class:`~shadowsim.backend.ClusterBackend` of real hypervisors.
+
+The mapping from the backend protocol to libvirt is documented in :mod:`shadowsim.live`.
+Time: backend time 0 is when the backend is built; tick ``k`` ends at ``k * interval_s``
+on the configured clock. :meth:`LibvirtBackend.advance` waits (sleeps on a wall clock) until
+the next tick, reads every component domain, and reports the interval's usage, the
+allocation in force, the pool and host state, estimated KPIs and costs. Actions take
+effect when :meth:`LibvirtBackend.apply` returns (libvirt calls are synchronous): nothing is
+ever pending, ``pending_allocation`` equals ``allocation`` and ``migrating`` is all False.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from shadowsim.actions import (
+    Action,
+    ActionResult,
+    MigrateAction,
+    PoolTargetAction,
+    ScaleAction,
+    ScaleAllAction,
+    ShiftToSpareAction,
+)
+from shadowsim.cluster_state import ClusterSpec, ClusterState, CostBreakdown
+from shadowsim.errors import BackendError
+from shadowsim.live.binding import error_text, is_libvirt_error, load_libvirt
+from shadowsim.live.clock import Clock, make_clock
+from shadowsim.live.components import find_components
+from shadowsim.live.config import LiveConfig
+from shadowsim.live.domain_reading import DomainReader, DomainReading
+from shadowsim.live.hosts import HostSet
+from shadowsim.live.kpi_estimate import estimate_kpis
+from shadowsim.live.moves import LiveMover
+from shadowsim.live.scaling import LiveScaler, ScaleRequest
+from shadowsim.live.spare_pool import SparePool
+from shadowsim.live.spare_template import SpareTemplate
+from shadowsim.live.tuning import DomainTuner
+from shadowsim.live.usage_meter import UsageMeter
+from shadowsim.readiness import N_READINESS
+from shadowsim.resources import N_RESOURCES, Resource
+from shadowsim.sim.cost import CostModel
+
+_LATE_S = 1.0
+
+
+def _frozen(array: NDArray[Any]) -> NDArray[Any]:
+    array.setflags(write=False)
+    return array
+
+
+class LibvirtBackend:
+    """A cluster of libvirt hosts, observed and acted on through the libvirt API.
+
+    Args:
+        config: Hosts, applications, pool, interval and prices.
+        clock: The clock to wait on (default: ``config.clock``).
+
+    Raises:
+        LibvirtUnavailableError: libvirt-python is not installed.
+        BackendError: A host cannot be reached, or a domain cannot be read.
+        ConfigError: The components cannot be found as configured, or the spare template
+            is unusable.
+    """
+
+    kpis_are_estimates: ClassVar[bool] = True
+    """Response times and error rates are estimated (:mod:`shadowsim.live.kpi_estimate`)."""
+
+    def __init__(self, config: LiveConfig, *, clock: Clock | None = None) -> None:
+        lv = load_libvirt()
+        self.lv = lv
+        self.config = config
+        self.hosts = HostSet(lv, config)
+        try:
+            self._build(config, clock)
+        except BaseException:
+            self.hosts.close()
+            raise
+
+    def _build(self, config: LiveConfig, clock: Clock | None) -> None:
+        lv = self.lv
+        layout = find_components(config, self.hosts)
+        self.layout = layout
+        self.domain_names = list(layout.domains)
+        self.domains: list[Any] = []
+        for name, host in zip(layout.domains, layout.hosts, strict=True):
+            dom = self.hosts.lookup(host, name)
+            if dom is None:
+                raise BackendError(f"domain {name!r} vanished from host {self.hosts.names[host]}")
+            self.domains.append(dom)
+        n_comp = len(self.domains)
+        self.host_of = np.array(layout.hosts, dtype=np.intp)
+        self.on_spare = np.zeros(n_comp, dtype=np.bool_)
+        apps = layout.apps
+        self._spec = ClusterSpec(
+            app_ids=tuple(a.id for a in apps),
+            priority=_frozen(np.array([int(a.priority) for a in apps], dtype=np.int8)),
+            sla_response_s=_frozen(np.array([a.sla_response_s for a in apps])),
+            sla_max_error_rate=_frozen(np.array([a.sla_max_error_rate for a in apps])),
+            component_app=_frozen(np.array(layout.component_app, dtype=np.intp)),
+            component_share=_frozen(np.array(layout.share)),
+            component_critical=_frozen(np.array(layout.critical, dtype=np.bool_)),
+            host_capacity=self.hosts.capacity,
+            interval_s=config.interval_s,
+        )
+        self.limit = self.hosts.capacity * np.asarray(config.overcommit)
+        self.reader = DomainReader(lv)
+        self.tuner = DomainTuner(lv, config.persist)
+        self.scaler = LiveScaler(
+            self.tuner,
+            self._spec.component_app,
+            self._spec.component_share,
+            np.asarray(config.min_allocation),
+            np.asarray(config.overcommit),
+            config.vcpu_rounding,
+        )
+        template = SpareTemplate.load(config.pool.template) if config.pool.template else None
+        self.pool = SparePool(lv, self.hosts, config.pool, template)
+        self.pool.adopt(set(layout.domains))
+        self.cost = CostModel(config.prices)
+        self.meter = UsageMeter(n_comp)
+        self.moves = LiveMover(self)
+        self.clock = clock if clock is not None else make_clock(config.clock)
+        self.start_time_s = config.start_time_s if config.start_time_s is not None else time.time()
+        self.notes: list[str] = []
+        self.last_notes: list[str] = []
+        self._control = 0
+        self._tick = -1
+        self._closed = False
+        readings = self.read_components()
+        for c, reading in enumerate(readings):
+            self.meter.baseline(c, reading)
+        self.allocation = self.allocation_of(readings)
+        self._accrued_at = self.clock.now_s()
+        self._rates = (0.0, 0.0)
+        self._interval = CostBreakdown()
+        self._total = CostBreakdown()
+        self._migrations = 0
+        self.pool.target = np.asarray(config.pool.initial_target, dtype=np.int64)
+        self.pool_short = self.pool.reconcile(self.room()) > 0
+        self.notes.extend(self.pool.notes)
+        self.pool.notes.clear()
+        self._refresh_rates()
+        zeros = np.zeros((n_comp, N_RESOURCES))
+        self._state = self._snapshot(zeros, estimate=False)
+
+    # ------------------------------------------------------------------ protocol
+    @property
+    def spec(self) -> ClusterSpec:
+        """The static description of the cluster."""
+        return self._spec
+
+    @property
+    def now_s(self) -> float:
+        """Backend time since start, s (on the configured clock)."""
+        return self.clock.now_s()
+
+    @property
+    def done(self) -> bool:
+        """True once ``live.max_ticks`` ticks have passed, or after :meth:`close`."""
+        limit = self.config.max_ticks
+        return self._closed or (limit is not None and self._control >= limit)
+
+    @property
+    def tick(self) -> int:
+        """Index of the last tick accounted (-1 before the first :meth:`advance`)."""
+        return self._tick
+
+    def observe(self) -> ClusterState:
+        """The snapshot made by the last :meth:`advance` (an initial one before any)."""
+        return self._state
+
+    def advance(self) -> ClusterState:
+        """Wait for the next control tick, read every component, return the snapshot.
+
+        Raises:
+            BackendError: The backend is done, or a component domain cannot be read.
+        """
+        if self.done:
+            raise BackendError(
+                "the live backend is done (live.max_ticks reached or closed); build a new one"
+            )
+        self._control += 1
+        deadline = self._control * self.config.interval_s
+        late = self.clock.now_s() - deadline
+        if late > _LATE_S:
+            self.notes.append(
+                f"tick {self._control - 1} started {late:.1f} s late: the control loop takes "
+                "longer than live.interval_s; raise it"
+            )
+        self.clock.sleep_until(deadline)
+        self.pool_refresh()
+        readings = self.read_components()
+        usage = self.meter.measure(readings)
+        self.notes.extend(self.meter.gaps)
+        in_force = self.allocation
+        self._accrue()
+        self.allocation = self.allocation_of(readings)
+        self._tick += 1
+        self._state = self._snapshot(usage, estimate=True, in_force=in_force)
+        self._interval = CostBreakdown()
+        self._migrations = 0
+        self.last_notes, self.notes = self.notes, []
+        return self._state
+
+    def apply(self, actions: Sequence[Action]) -> list[ActionResult]:
+        """Carry out each action now; one :class:`ActionResult` per action, in order."""
+        results: list[ActionResult] = []
+        for action in actions:
+            match action:
+                case ScaleAllAction():
+                    results.append(self._scale(action, action.targets))
+                case ScaleAction():
+                    results.append(self._scale_one(action))
+                case MigrateAction():
+                    results.append(self.moves.migrate(action))
+                case ShiftToSpareAction():
+                    results.append(self.moves.shift(action))
+                case PoolTargetAction():
+                    results.append(self._pool_target(action))
+                case _:
+                    results.append(
+                        ActionResult(
+                            action,
+                            False,
+                            f"unknown action type {type(action).__name__}; expected ScaleAction, "
+                            "ScaleAllAction, MigrateAction, ShiftToSpareAction or "
+                            "PoolTargetAction",
+                        )
+                    )
+        return results
+
+    def close(self) -> None:
+        """Close the libvirt connections; the backend is done afterwards."""
+        self._closed = True
+        self.hosts.close()
+
+    def __enter__(self) -> LibvirtBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ reading
+    def read_components(self) -> list[DomainReading]:
+        """A fresh reading of every component domain.
+
+        Raises:
+            BackendError: libvirt cannot read a domain (names it and the reason).
+        """
+        readings: list[DomainReading] = []
+        for c, dom in enumerate(self.domains):
+            try:
+                readings.append(self.reader.read(dom))
+            except Exception as err:
+                if not is_libvirt_error(err):
+                    raise
+                raise BackendError(
+                    f"component {c} ({self.domain_names[c]} on host "
+                    f"{self.hosts.names[self.host_of[c]]}): cannot read the domain: "
+                    f"{error_text(err)}"
+                ) from err
+        return readings
+
+    def allocation_of(self, readings: list[DomainReading]) -> NDArray[np.float64]:
+        """``(C, 4)`` allocation: vCPUs, memory, I/O limits (unlimited = host capacity)."""
+        alloc = np.zeros((len(readings), N_RESOURCES))
+        cap = self.hosts.capacity
+        for c, r in enumerate(readings):
+            host = self.host_of[c]
+            alloc[c, Resource.CPU] = r.vcpus
+            alloc[c, Resource.MEMORY] = r.memory_mib
+            disk, net = r.disk_limit_kbs, r.net_limit_kbs
+            alloc[c, Resource.DISK] = cap[host, Resource.DISK] if disk is None else disk
+            alloc[c, Resource.NETWORK] = cap[host, Resource.NETWORK] if net is None else net
+        return alloc
+
+    def host_allocated(self) -> NDArray[np.float64]:
+        """``(H, 4)`` allocated per host: components plus what spares hold."""
+        total = np.zeros((self.hosts.n_hosts, N_RESOURCES))
+        np.add.at(total, self.host_of, self.allocation)
+        return total + self.pool.held_by_host()
+
+    def room(self) -> NDArray[np.float64]:
+        """``(H, 4)`` room left per host: capacity x overcommit minus allocations."""
+        result: NDArray[np.float64] = self.limit - self.host_allocated()
+        return result
+
+    def pool_refresh(self) -> None:
+        """Re-read the spares' states; retry reconciling a pool that was short."""
+        self.pool.refresh()
+        if self.pool_short:
+            self.changed(lambda: self.pool.reconcile(self.room()))
+        self.notes.extend(self.pool.notes)
+        self.pool.notes.clear()
+
+    # ------------------------------------------------------------------ costs
+    def _accrue(self) -> None:
+        """Add the costs since the last change at the rates in force."""
+        now = self.clock.now_s()
+        span = max(0.0, now - self._accrued_at)
+        alloc_rate, pool_rate = self._rates
+        iv = self._interval
+        self._interval = CostBreakdown(
+            iv.allocation + alloc_rate * span, iv.pool + pool_rate * span, iv.migration
+        )
+        tot = self._total
+        self._total = CostBreakdown(
+            tot.allocation + alloc_rate * span, tot.pool + pool_rate * span, tot.migration
+        )
+        self._accrued_at = now
+
+    def _refresh_rates(self) -> None:
+        self._rates = (
+            self.cost.allocation_rate(self.allocation),
+            self.cost.vm_rate(self.pool.holding_units()),
+        )
+
+    def changed(self, change: Any) -> Any:
+        """Run ``change()`` (which alters allocations or the pool) with exact cost accounting."""
+        self._accrue()
+        result = change()
+        self._refresh_rates()
+        return result
+
+    def charge_move(self, cost: float) -> None:
+        """Record one migration or shift costing ``cost`` cu."""
+        iv, tot = self._interval, self._total
+        self._interval = CostBreakdown(iv.allocation, iv.pool, iv.migration + cost)
+        self._total = CostBreakdown(tot.allocation, tot.pool, tot.migration + cost)
+        self._migrations += 1
+
+    # ------------------------------------------------------------------ actions
+    def _scale_one(self, action: ScaleAction) -> ActionResult:
+        n_apps = self._spec.n_apps
+        if isinstance(action.app, bool) or not isinstance(action.app, int | np.integer):
+            return ActionResult(action, False, f"app must be an integer index, got {action.app!r}")
+        if not 0 <= action.app < n_apps:
+            return ActionResult(action, False, f"unknown app {action.app}: valid 0..{n_apps - 1}")
+        if not isinstance(action.resource, Resource):
+            return ActionResult(
+                action, False, f"resource must be a Resource, got {action.resource!r}"
+            )
+        if isinstance(action.target, bool) or not isinstance(action.target, int | float):
+            return ActionResult(action, False, f"target must be a number, got {action.target!r}")
+        if np.isnan(action.target):
+            return ActionResult(action, False, "target is NaN; give a number")
+        targets = np.full((n_apps, N_RESOURCES), np.nan)
+        targets[action.app, action.resource] = action.target
+        return self._scale(action, targets)
+
+    def _scale(self, action: Action, raw: object) -> ActionResult:
+        shape = (self._spec.n_apps, N_RESOURCES)
+        try:
+            targets = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            return ActionResult(action, False, f"targets are not numbers: {err}")
+        if targets.shape != shape:
+            return ActionResult(
+                action, False, f"targets must have shape {shape}, got {targets.shape}"
+            )
+        readings = self.read_components()
+        self.allocation = self.allocation_of(readings)
+        request = ScaleRequest(
+            readings=readings,
+            allocation=self.allocation,
+            domains=self.domains,
+            host_of=self.host_of,
+            host_capacity=self.hosts.capacity,
+            host_allocated=self.host_allocated(),
+            rx_share=self.meter.rx_share,
+        )
+        outcome, changes = self.changed(lambda: self._scale_now(targets, request))
+        started = bool(outcome.accepted.any())
+        given = started or bool(outcome.rejected_reasons)
+        reason = "" if given else "every target is NaN (hold): nothing to change"
+        n_clamped = int(np.count_nonzero(outcome.clamped))
+        if outcome.rejected_reasons or n_clamped:
+            parts = [f"{n_clamped} entries clamped"] if n_clamped else []
+            parts += [f"{n} rejected: {why}" for why, n in outcome.rejected_reasons.items()]
+            reason = "; ".join(parts)
+        effective = self.now_s if changes or started else None
+        return ActionResult(action, started or not given, reason, effective, outcome)
+
+    def _scale_now(self, targets: NDArray[np.float64], request: ScaleRequest) -> Any:
+        result = self.scaler.scale(targets, request)
+        self.allocation = self.allocation_of(self.read_components())
+        return result
+
+    def _pool_target(self, action: PoolTargetAction) -> ActionResult:
+        targets = action.targets
+        limit = self.config.pool.max_per_state
+        if len(targets) != N_READINESS:
+            return ActionResult(action, False, f"need {N_READINESS} targets (one per state)")
+        bad = [
+            t
+            for t in targets
+            if isinstance(t, bool) or not isinstance(t, int | np.integer) or not 0 <= t <= limit
+        ]
+        if bad:
+            return ActionResult(
+                action,
+                False,
+                f"targets must be integers in [0, {limit}] (live.pool.max_per_state), got {bad}",
+            )
+        self.pool.target = np.asarray(targets, dtype=np.int64)
+        missing = self.changed(lambda: self.pool.reconcile(self.room()))
+        self.pool_short = missing > 0
+        notes = list(self.pool.notes)
+        self.notes.extend(notes)
+        self.pool.notes.clear()
+        reason = "; ".join(notes)
+        if missing:
+            reason = f"{missing} spare(s) missing: " + (reason or "no host has room")
+        return ActionResult(action, True, reason, self.now_s)
+
+    # ------------------------------------------------------------------ snapshots
+    def _snapshot(
+        self,
+        usage: NDArray[np.float64],
+        *,
+        estimate: bool,
+        in_force: NDArray[np.float64] | None = None,
+    ) -> ClusterState:
+        spec = self._spec
+        kpis = estimate_kpis(
+            usage,
+            self.allocation if in_force is None else in_force,
+            spec.component_app,
+            spec.component_share,
+            spec.sla_response_s,
+            spec.sla_max_error_rate,
+            self.config.queue,
+            self.config.interval_s,
+        )
+        if not estimate:  # before any interval: nothing measured, nothing violated
+            kpis.response_time_s[:] = 0.0
+            kpis.sla_violated[:] = False
+        host_used = np.zeros((self.hosts.n_hosts, N_RESOURCES))
+        np.add.at(host_used, self.host_of, usage)
+        allocation = self.allocation.copy()
+        for array in (kpis.demand, kpis.served, kpis.throttled, kpis.dropped):
+            _frozen(array)
+        for vector in (kpis.response_time_s, kpis.throughput_rps, kpis.error_rate):
+            _frozen(vector)
+        _frozen(kpis.sla_violated)
+        return ClusterState(
+            time_s=self.now_s,
+            tick=self._tick,
+            demand=_frozen(usage),
+            usage=usage,
+            allocation=_frozen(allocation),
+            pending_allocation=allocation,
+            host_of=_frozen(self.host_of.copy()),
+            migrating=_frozen(np.zeros(len(self.domains), dtype=np.bool_)),
+            on_spare=_frozen(self.on_spare.copy()),
+            host_capacity=self.hosts.capacity,
+            host_allocated=_frozen(self.host_allocated()),
+            host_used=_frozen(host_used),
+            pool_count=_frozen(self.pool.counts()),
+            pool_target=_frozen(self.pool.target.copy()),
+            kpis=kpis,
+            cost=self._interval,
+            cost_total=self._total,
+            migrations=self._migrations,
+        )

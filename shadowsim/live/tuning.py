@@ -1,0 +1,88 @@
+"""Setting one domain's allocation of one resource through libvirt.
+
+* CPU: ``virDomainSetVcpusFlags(n, AFFECT_LIVE)`` (whole vCPUs, up to the domain's maximum;
+  the guest must support vCPU hot-plug).
+* Memory: ``virDomainSetMemoryFlags(KiB, AFFECT_LIVE)``, the balloon target (up to the
+  domain's maximum memory; the guest needs a balloon driver).
+* Disk: ``virDomainSetBlockIoTune`` with ``total_bytes_sec`` (read + write) and
+  ``total_bytes_sec_max`` both set to the limit (no burst above it), split equally over the
+  domain's disks; KB/s -> bytes/s.
+* Network: ``virDomainSetInterfaceParameters`` with ``inbound.average`` and
+  ``outbound.average`` (KB/s), the total split between the directions in proportion to the
+  traffic last measured (at least 10 % each), and equally over the interfaces.
+
+With ``persist`` the persistent definition is changed too, by a second call with
+``AFFECT_CONFIG`` (some drivers refuse ``AFFECT_LIVE | AFFECT_CONFIG`` in one call). Every
+method raises ``libvirt.libvirtError`` when libvirt refuses; callers report the text.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from shadowsim.live.domain_reading import BYTES_PER_KB, KIB_PER_MIB, Devices
+from shadowsim.resources import Resource
+
+MIN_DIRECTION_SHARE = 0.1
+"""Smallest share of a network limit given to either direction."""
+_UINT_MAX = 2**32 - 1  # libvirt's bandwidth fields are unsigned int (KB/s)
+
+
+class DomainTuner:
+    """Applies resource targets to domains.
+
+    Args:
+        lv: The libvirt module.
+        persist: Also change the persistent definition.
+    """
+
+    def __init__(self, lv: ModuleType, persist: bool) -> None:
+        self.lv = lv
+        self.flag_sets: tuple[int, ...] = (lv.VIR_DOMAIN_AFFECT_LIVE,)
+        if persist:
+            self.flag_sets += (lv.VIR_DOMAIN_AFFECT_CONFIG,)
+
+    def set(
+        self,
+        dom: Any,
+        resource: Resource,
+        value: float,
+        devices: Devices,
+        rx_share: float = 0.5,
+    ) -> None:
+        """Set ``dom``'s allocation of ``resource`` to ``value`` (vCPU, MiB, KB/s).
+
+        Args:
+            dom: The domain.
+            resource: Which resource.
+            value: New allocation; vCPUs must be whole.
+            devices: The domain's disks and interfaces (for disk and network).
+            rx_share: Share of network traffic received (sets the inbound/outbound split).
+        """
+        for flags in self.flag_sets:
+            self._set(dom, resource, value, devices, rx_share, flags)
+
+    @staticmethod
+    def _set(
+        dom: Any, resource: Resource, value: float, devices: Devices, rx_share: float, flags: int
+    ) -> None:
+        match resource:
+            case Resource.CPU:
+                dom.setVcpusFlags(round(value), flags)
+            case Resource.MEMORY:
+                dom.setMemoryFlags(round(value * KIB_PER_MIB), flags)
+            case Resource.DISK:
+                per_disk = round(value * BYTES_PER_KB / len(devices.disks))
+                params = {"total_bytes_sec": per_disk, "total_bytes_sec_max": per_disk}
+                for dev in devices.disks:
+                    dom.setBlockIoTune(dev, params, flags)
+            case Resource.NETWORK:
+                share = min(max(rx_share, MIN_DIRECTION_SHARE), 1.0 - MIN_DIRECTION_SHARE)
+                per_nic = value / len(devices.interfaces)
+                params = {
+                    "inbound.average": min(max(1, round(per_nic * share)), _UINT_MAX),
+                    "outbound.average": min(max(1, round(per_nic * (1.0 - share))), _UINT_MAX),
+                }
+                for dev in devices.interfaces:
+                    dom.setInterfaceParameters(dev, params, flags)
