@@ -226,6 +226,7 @@ def main(cfg: DictConfig) -> None:
     from hydra.utils import instantiate
 
     from experiments.tracking import RunLogger
+    from shadowsim.shadow.forecasters.configs import forecaster_config_from_node
 
     torch.set_num_threads(1)
     cluster = build_config(ClusterConfig, cfg.cluster, key="cluster")
@@ -237,8 +238,8 @@ def main(cfg: DictConfig) -> None:
     def forecaster() -> Forecaster | None:
         if cfg.get("forecaster") is None:
             return None
-        made: Forecaster = instantiate(cfg.forecaster)
-        return made
+        config = forecaster_config_from_node(cfg.forecaster)
+        return config.build(float(_workload_loader(cfg, False)(seeds[0]).interval_s))
 
     results = evaluate(
         lambda: instantiate(cfg.policy),
@@ -262,6 +263,9 @@ def main(cfg: DictConfig) -> None:
                 "policy": OmegaConf.to_container(cfg.policy, resolve=True),
                 "workload": OmegaConf.to_container(cfg.workload, resolve=True),
                 "env": OmegaConf.to_container(cfg.env, resolve=True),
+                "forecaster": OmegaConf.to_container(cfg.forecaster, resolve=True)
+                if cfg.get("forecaster") is not None
+                else None,
                 "seeds": seeds,
                 "action_mode": mode.value,
             }
