@@ -1,0 +1,140 @@
+"""Train a stable-baselines3 agent on the cluster env and save it without pickle.
+
+    python -m experiments.train                                   # PPO, synthetic workload
+    python -m experiments.train train.algorithm=recurrent_ppo train.total_timesteps=50000
+    python -m experiments.train workload=bitbrains \\
+        workload.path=../shared/traces/bitbrains_rnd/2013-8
+    python -m experiments.train '+train.hyperparameters.n_steps=512'
+
+Training episodes start at random before the test window (``env.test_window_s``, the last
+week), so the test window stays unseen; evaluation episodes use other seeds of the same
+training part. The agent (JSON metadata + safetensors, see
+:mod:`shadowsim_policies.sb3.persistence`) goes to ``<hydra output dir>/agent/final``, the best
+evaluated one to ``agent/best`` and checkpoints to ``agent/checkpoints/step_N``. The run is
+logged to MLflow (params, evaluation returns, training episode returns, throughput). The
+last printed line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from shadowsim.config_store import build_config, register_configs
+from shadowsim.sim.config import ClusterConfig
+from shadowsim.workloads.loading import load_workload
+from shadowsim.workloads.workload import Workload
+from shadowsim_envs.cluster_env import ClusterEnv
+from shadowsim_envs.env_config import EnvConfig
+from shadowsim_policies.sb3.common import TrainConfig, train_agent
+
+register_configs()
+
+
+@dataclass(frozen=True)
+class ClusterEnvFactory:
+    """Builds training env ``i`` (seed ``env.seed + i``); picklable for SubprocVecEnv.
+
+    Attributes:
+        workload: The workload.
+        cluster: The simulated cluster.
+        env: Env settings (``test_window`` is forced off: training never sees the test week).
+        forecaster: A ``conf/forecaster`` node as a plain dict, or None (env's default).
+    """
+
+    workload: Workload
+    cluster: ClusterConfig
+    env: EnvConfig
+    forecaster: dict[str, Any] | None = None
+
+    def __call__(self, index: int) -> gym.Env[Any, Any]:
+        from dataclasses import replace
+
+        from shadowsim.shadow.forecasters.configs import forecaster_config_from_node
+
+        forecaster = None
+        if self.forecaster is not None:
+            forecaster = forecaster_config_from_node(self.forecaster).build(
+                float(self.workload.interval_s)
+            )
+        config = replace(self.env, test_window=False, seed=self.env.seed + index)
+        return ClusterEnv(self.workload, self.cluster, forecaster=forecaster, config=config)
+
+
+@hydra.main(config_path="../conf", config_name="train", version_base=None)
+def main(cfg: DictConfig) -> None:
+    """Hydra entry point (see the module docstring)."""
+    import torch
+    from hydra.core.hydra_config import HydraConfig
+
+    from experiments.tracking import RunLogger
+
+    torch.set_num_threads(int(cfg.threads))
+    workload = load_workload(cfg.workload)
+    cluster = build_config(ClusterConfig, cfg.cluster, key="cluster")
+    env_config = build_config(EnvConfig, cfg.env, key="env")
+    forecaster = cfg.get("forecaster")
+    node = OmegaConf.to_container(forecaster, resolve=True) if forecaster is not None else None
+    plain = {str(k): v for k, v in node.items()} if isinstance(node, dict) else None
+    factory = ClusterEnvFactory(workload, cluster, env_config, plain)
+    train_node = OmegaConf.to_container(cfg.train, resolve=True)
+    assert isinstance(train_node, dict)  # a mapping by construction of conf/train.yaml
+    config = TrainConfig(**{str(k): v for k, v in train_node.items()})
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    root = Path(cfg.tracking_root) if cfg.get("tracking_root") else out_dir.parent.parent / "mlflow"
+    facts = {"workload": workload.source, "n_apps": workload.n_apps}
+    with RunLogger(cfg.tracking_uri, root, str(cfg.experiment), f"train/{config.algorithm}") as run:
+        run.log_params(
+            {
+                "train": train_node,
+                "workload": OmegaConf.to_container(cfg.workload, resolve=True),
+                "env": OmegaConf.to_container(cfg.env, resolve=True),
+                "forecaster": node,
+            }
+        )
+        result = train_agent(
+            factory, config, out_dir / "agent", log_metric=run.log_metric, training_facts=facts
+        )
+        run.log_metrics(
+            {
+                "timesteps": result.timesteps,
+                "wall_s": result.wall_s,
+                "steps_per_s": result.steps_per_s,
+                "best_eval_mean_return": max((e[1] for e in result.evaluations), default=None),
+            }
+        )
+        run.set_tags({"algorithm": config.algorithm, "agent_dir": str(result.agent_dir)})
+    print(
+        f"trained {config.algorithm} for {result.timesteps} steps in {result.wall_s:.1f} s "
+        f"({result.steps_per_s:.0f} steps/s); agent: {result.agent_dir}"
+    )
+    for step, mean, std in result.evaluations:
+        print(f"  evaluation at {step:>8} steps: mean return {mean:.4g} ± {std:.2g}")
+    print(f"MLflow run {run.run_id} in {run.tracking_uri}")
+    print(
+        json.dumps(
+            {
+                "algorithm": config.algorithm,
+                "timesteps": result.timesteps,
+                "wall_s": result.wall_s,
+                "steps_per_s": result.steps_per_s,
+                "agent_dir": str(result.agent_dir),
+                "best_dir": str(result.best_dir) if result.best_dir else None,
+                "checkpoints": [str(p) for p in result.checkpoints],
+                "evaluations": [
+                    {"step": s, "mean_return": m, "std_return": d} for s, m, d in result.evaluations
+                ],
+                "mlflow_run_id": run.run_id,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
