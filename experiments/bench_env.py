@@ -4,9 +4,10 @@ and stable-baselines3 PPO training throughput.
 Run ``python -m experiments.bench_env`` (one CPU thread). Prints a table and, as the last line,
 one JSON object::
 
-    {"n_apps": 100, "fast": {...}, "online": {...}, "ppo": {...}, "target_steps_per_s": 5000, ...}
+    {"n_apps": 100, "fast": {...}, "fast_hold": {...}, "online": {...}, "ppo": {...}, ...}
 
-Each env mode reports ``steps_per_s`` (steps of random valid actions, resets excluded),
+Each env mode reports ``steps_per_s`` (resets excluded; random valid actions, or the hold
+action for ``fast_hold``),
 ``steps_per_s_with_resets`` and ``reset_s``, and the split of a step's time between the
 simulator backend (``backend_us``: ``apply`` + ``advance``) and the rest of the engine
 (``engine_us``: decoding, guardrails, pool sizing, shifting, forecasts, observation, reward,
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -79,12 +81,26 @@ def _workload(n_apps: int, seed: int) -> Workload:
     return SyntheticGenerator(SyntheticConfig(n_apps=n_apps, n_ticks=8064, seed=seed)).load()
 
 
-def bench_env_mode(workload: Workload, *, fast: bool, steps: int, seed: int) -> dict[str, float]:
-    """Steps/s of random valid actions in one env mode, with the backend/engine split."""
+def bench_env_mode(
+    workload: Workload, *, fast: bool, steps: int, seed: int, hold: bool = False
+) -> dict[str, float]:
+    """Steps/s in one env mode, with the backend/engine split.
+
+    Args:
+        workload: The workload replayed.
+        fast: Precomputed forecasts (else online, tick by tick).
+        steps: Env steps timed (episodes of up to one week, resets timed apart).
+        seed: Seed of the env and of the sampled actions.
+        hold: Send the hold action (else random valid actions, which keep the guardrails
+            and the simulator's scaling busy every tick).
+    """
     episode = min(steps, 2016)
     env = ClusterEnv(workload=workload, fast=fast, episode_ticks=episode, seed=seed)
     env.action_space.seed(seed)
-    actions = [env.action_space.sample() for _ in range(min(steps, 512))]
+    if hold:
+        actions = [env.codec.hold_action]
+    else:
+        actions = [env.action_space.sample() for _ in range(min(steps, 512))]
     step_s = 0.0
     reset_s = 0.0
     backend_s = 0.0
@@ -115,11 +131,24 @@ def bench_env_mode(workload: Workload, *, fast: bool, steps: int, seed: int) -> 
     }
 
 
-def bench_ppo(workload: Workload, *, steps: int, seed: int) -> dict[str, float]:
-    """Wall-clock PPO training throughput (env steps + updates) on the fast env."""
+def bench_ppo(workload: Workload, *, steps: int, seed: int, mode: str) -> dict[str, float]:
+    """Wall-clock PPO training throughput (env steps + updates) on the fast env.
+
+    ``mode`` is the action mode (``"discrete"``: SB3's MultiCategorical over the A * 4 scale
+    choices; ``"continuous"``: a diagonal Gaussian over the A * 4 targets). Distribution
+    argument validation is switched off (``Distribution.set_default_validate_args(False)``),
+    as a training run would: with 400 categorical heads it costs more than the env.
+    """
     from stable_baselines3 import PPO
 
-    env = ClusterEnv(workload=workload, fast=True, episode_ticks=288, seed=seed)
+    torch.distributions.Distribution.set_default_validate_args(False)
+    env = ClusterEnv(
+        workload=workload,
+        fast=True,
+        episode_ticks=288,
+        seed=seed,
+        engine={"action": {"mode": mode}},
+    )
     n_steps = min(256, steps)
     model = PPO(
         "MultiInputPolicy", env, n_steps=n_steps, batch_size=64, n_epochs=2, seed=seed, verbose=0
@@ -141,29 +170,45 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     torch.set_num_threads(1)
     np.random.seed(args.seed)
     workload = _workload(args.n_apps, args.seed)
-    fast = bench_env_mode(workload, fast=True, steps=args.steps, seed=args.seed)
-    online = bench_env_mode(workload, fast=False, steps=max(200, args.steps // 4), seed=args.seed)
-    ppo = bench_ppo(workload, steps=args.ppo_steps, seed=args.seed)
+    rows = {
+        "fast": bench_env_mode(workload, fast=True, steps=args.steps, seed=args.seed),
+        "fast_hold": bench_env_mode(
+            workload, fast=True, steps=args.steps, seed=args.seed, hold=True
+        ),
+        "online": bench_env_mode(
+            workload, fast=False, steps=max(200, args.steps // 4), seed=args.seed
+        ),
+    }
+    ppo = {
+        mode: bench_ppo(workload, steps=steps, seed=args.seed, mode=mode)
+        for mode, steps in (("discrete", args.ppo_steps // 2), ("continuous", args.ppo_steps))
+    }
+    load = os.getloadavg()[0]
     print(f"shadowsim env benchmark: {args.n_apps} applications, one CPU thread")
-    header = f"{'mode':<10}{'steps/s':>10}{'w/ resets':>11}{'step us':>10}"
+    print(f"(load average {load:.2f} on {os.cpu_count()} CPUs while it ran)")
+    header = f"{'mode':<11}{'steps/s':>9}{'w/ resets':>11}{'step us':>9}"
     print(header + f"{'backend us':>12}{'engine us':>11}{'reset s':>9}")
-    for name, row in (("fast", fast), ("online", online)):
+    for name, row in rows.items():
         print(
-            f"{name:<10}{row['steps_per_s']:>10.0f}{row['steps_per_s_with_resets']:>11.0f}"
-            f"{row['step_us']:>10.0f}{row['backend_us']:>12.0f}{row['engine_us']:>11.0f}"
+            f"{name:<11}{row['steps_per_s']:>9.0f}{row['steps_per_s_with_resets']:>11.0f}"
+            f"{row['step_us']:>9.0f}{row['backend_us']:>12.0f}{row['engine_us']:>11.0f}"
             f"{row['reset_s']:>9.2f}"
         )
     print(
-        f"PPO (MultiInputPolicy, n_steps 256): {ppo['timesteps_per_s']:.0f} timesteps/s "
-        f"({ppo['timesteps']:.0f} in {ppo['seconds']:.1f} s)"
+        "fast: random valid actions; fast_hold: the hold action; online: random, online forecasts"
     )
-    met = fast["steps_per_s"] >= TARGET_STEPS_PER_S
+    for mode, row in ppo.items():
+        print(
+            f"PPO {mode:<10} (MultiInputPolicy, n_steps 256): {row['timesteps_per_s']:.0f} "
+            f"timesteps/s ({row['timesteps']:.0f} in {row['seconds']:.1f} s)"
+        )
+    met = rows["fast"]["steps_per_s"] >= TARGET_STEPS_PER_S
     print(f"target >= {TARGET_STEPS_PER_S:.0f} fast env steps/s: {'met' if met else 'NOT met'}")
     summary = {
         "n_apps": args.n_apps,
-        "fast": fast,
-        "online": online,
+        **rows,
         "ppo": ppo,
+        "load_average": load,
         "target_steps_per_s": TARGET_STEPS_PER_S,
         "target_met": met,
     }
