@@ -340,9 +340,10 @@ class ShadowService:
             return False
         meta = served.meta
         if (meta.app_ids != slot.app_ids or meta.quantiles != self.quantiles
-                or meta.interval_s != self.interval_s):
-            return False
+                or meta.interval_s != self.interval_s or meta.forecaster != self.config.forecaster):
+            return False  # a model of another kind or for other apps: train one as configured
         slot.forecaster, slot.version, slot.trained_s = served.forecaster, served.version, now_s
+        slot.online_updates = 0
         self.retrain_log.append(RetrainEvent(
             slot.name, slot.app_ids, now_s, RetrainCause.INITIAL, (RetrainCause.INITIAL,),
             RetrainOutcome.REUSED, serving_version=served.version))

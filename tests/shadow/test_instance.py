@@ -169,6 +169,15 @@ def test_reuse_and_corrupt_champion_falls_back(
     assert registry.champion_version("reuse-app-a") == 1
     # the process that verified v2 before the damage keeps its verified copy
     assert registry.load_version("reuse-app-a", 2)[1].app_ids == ("app-a",)
+    # another kind of forecaster is trained, not reused, and competes with the champion
+    other = ShadowService(
+        ShadowConfig(forecaster="last_value", forecaster_params={"max_horizon": "1h"},
+                     train_window="2d", model_prefix="reuse"),
+        APPS, INTERVAL_S, registry,
+    )
+    events = other.bootstrap(demand[:, : 3 * DAY], T0)
+    assert [e.cause for e in events] == [RetrainCause.INITIAL] * 3
+    assert all(e.champion_score is not None for e in events)
     np.testing.assert_array_equal(third.forecast(), first.forecast())
 
 
