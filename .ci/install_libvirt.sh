@@ -3,7 +3,8 @@
 # the libvirt C library with its headers and pkg-config (to build libvirt-python), then the
 # binding itself into the active Python environment (`pip install shadowsim[live]`).
 # Debian 12 ships libvirt 9.0; libvirt-python 10.x-12.x builds against it. Run as root (or with
-# sudo available) inside the venv, e.g. from .ci/run after the project install:
+# sudo available) with the venv active (or PYTHON=path/to/python), e.g. from .ci/run after the
+# project install:
 #     bash .ci/install_libvirt.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,10 @@ if ! pkg-config --exists libvirt 2>/dev/null; then
 fi
 echo "libvirt $(pkg-config --modversion libvirt)"
 
+PYTHON="${PYTHON:-python}"
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+    echo "warning: no virtual environment is active; installing into $($PYTHON -c 'import sys; print(sys.prefix)')" >&2
+fi
 echo "== libvirt-python =="
-python -m pip install --quiet 'libvirt-python>=10,<13'
-python -c "import libvirt; print('libvirt-python', libvirt.getVersion())"
+"$PYTHON" -m pip install --quiet 'libvirt-python>=10,<13'
+"$PYTHON" -c "import libvirt; print('libvirt-python OK, C library', libvirt.getVersion())"
