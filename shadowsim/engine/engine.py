@@ -199,10 +199,10 @@ class AllocationEngine:
         report = self.guardrails.apply(decision.targets, state, self.ref)
         _, pending = self.components.app_allocation(state)
         targets = report.targets
-        send = np.where(targets == pending, np.nan, targets)
+        changed = targets != pending
         actions: list[Action] = []
-        if not np.isnan(send).all():
-            actions.append(ScaleAllAction(targets=send))
+        if changed.any():  # unchanged entries are sent as NaN ("hold")
+            actions.append(ScaleAllAction(targets=np.where(changed, targets, np.nan)))
         pool = self._pool_targets(decision.pool_share, state)
         if pool is not None:
             actions.append(PoolTargetAction(targets=pool))

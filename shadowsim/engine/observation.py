@@ -138,6 +138,8 @@ class ObservationBuilder:
         self.space = self._make_space()
         self._scale_ref: F64 | None = None
         self._kpi_rows = np.zeros((4, n_apps))
+        self._capacity_of: F64 | None = None
+        self._inv_capacity = np.ones((0, N_RESOURCES))
         cfg = self.config
         shapes = [
             (n_apps, cfg.window, N_RESOURCES),
@@ -293,12 +295,16 @@ class ObservationBuilder:
 
     def _hosts(self, state: ClusterState) -> F32:
         """Mean and min headroom share and share of busy hosts, per resource."""
-        used_share = state.host_allocated / np.maximum(state.host_capacity, 1e-12)
+        capacity = state.host_capacity
+        if capacity is not self._capacity_of:
+            self._inv_capacity = 1.0 / np.maximum(capacity, 1e-12)
+            self._capacity_of = capacity
+        used_share = state.host_allocated * self._inv_capacity
         inv_hosts = 1.0 / used_share.shape[0]
         hosts = np.empty((3, N_RESOURCES), dtype=np.float32)
-        hosts[0] = 1.0 - used_share.sum(axis=0) * inv_hosts
-        hosts[1] = 1.0 - used_share.max(axis=0)
-        hosts[2] = np.count_nonzero(used_share > _BUSY_SHARE, axis=0) * inv_hosts
+        hosts[0] = 1.0 - np.add.reduce(used_share, axis=0) * inv_hosts
+        hosts[1] = 1.0 - np.maximum.reduce(used_share, axis=0)
+        hosts[2] = np.add.reduce(used_share > _BUSY_SHARE, axis=0) * inv_hosts
         np.maximum(hosts, -self.config.value_clip, out=hosts)
         return hosts
 
