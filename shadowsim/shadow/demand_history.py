@@ -55,6 +55,12 @@ class DemandHistory:
             raise ForecastError(
                 f"actual demand must have shape ({self.n_apps}, {N_RESOURCES}), got {actual.shape}"
             )
+        if not np.isfinite(actual).all():
+            app, res = np.argwhere(~np.isfinite(actual))[0]
+            raise ForecastError(
+                f"demand of application {app}, resource {res} is not finite; fill gaps before "
+                "feeding the shadow service"
+            )
         if self._hi == self._buf.shape[1]:
             n = self._hi - self._lo
             self._buf[:, :n] = self._buf[:, self._lo : self._hi]

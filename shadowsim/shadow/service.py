@@ -19,7 +19,6 @@ at least ``retrain.cooldown`` apart. Every attempt is in :attr:`ShadowService.re
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -35,6 +34,7 @@ from shadowsim.shadow.demand_history import DemandHistory
 from shadowsim.shadow.forecaster import FORECASTERS, Forecaster
 from shadowsim.shadow.horizon import horizon_steps
 from shadowsim.shadow.instance import ModelSlot, ShadowInstance
+from shadowsim.shadow.issued_forecasts import IssuedForecasts
 from shadowsim.shadow.model_naming import model_name
 from shadowsim.shadow.registry import RegistryConfig, ShadowRegistry
 from shadowsim.shadow.retraining import Retrainer, RetrainEvent, RetrainOutcome
@@ -194,7 +194,7 @@ class ShadowService:
             validation_ticks=self.ticks["validation"], stride=self.ticks["stride"],
         )
         self._triggers: list[Trigger] = []
-        self._pending: deque[tuple[float, NDArray[np.float64]]] = deque()
+        self._pending = IssuedForecasts(1e-6 * self.interval_s)
         self._forecast: NDArray[np.float64] | None = None
         self._point = point_index(self.quantiles)
 
@@ -257,13 +257,15 @@ class ShadowService:
                 f"step() expected the tick at {expected:.0f} s (every {self.interval_s:g} s), "
                 f"got {now_s:.0f} s; feed every tick in order"
             )
+        n = len(self.app_ids)
+        mask = np.ones(n, dtype=bool) if active is None else np.asarray(active, dtype=bool)
+        if mask.shape != (n,):
+            raise ForecastError(f"active must have shape ({n},), got {mask.shape}")
         actual = np.asarray(actual, dtype=np.float64)
-        mask = (np.ones(len(self.app_ids), dtype=bool) if active is None
-                else np.asarray(active, dtype=bool))
         self._history.append(actual)
         point = None
-        if self._pending and abs(self._pending[0][0] - now_s) < 1e-6 * self.interval_s:
-            issued = self._pending.popleft()[1]
+        issued = self._pending.take(now_s)
+        if issued is not None:
             self._accuracy.update(issued, actual, mask)
             point = issued[..., self._point]
         signal = TickSignal(now_s, actual, point, self._accuracy.report(), mask)
@@ -290,7 +292,17 @@ class ShadowService:
 
     def retrain(self, names: Sequence[str] | None = None, now_s: float | None = None
                 ) -> list[RetrainEvent]:
-        """Retrain models by hand (cause ``MANUAL``); default all, at the last tick's time."""
+        """Retrain models by hand (cause ``MANUAL``); default all, at the last tick's time.
+
+        Raises:
+            ForecastError: Before :meth:`bootstrap`.
+            UnknownNameError: A name is not one of :attr:`model_names`.
+        """
+        if self._forecast is None:
+            raise ForecastError("call bootstrap(history, start_s) before retrain()")
+        for name in names or ():
+            if name not in self.model_names:
+                raise UnknownNameError("shadow model", name, list(self.model_names))
         when = self._history.next_s - self.interval_s if now_s is None else now_s
         chosen = [s for s in self._slots if names is None or s.name in names]
         events = [self._retrain(s, [RetrainCause.MANUAL], when) for s in chosen]
@@ -385,4 +397,5 @@ class ShadowService:
             )
         self._forecast = out
         lead = self.config.accuracy_lead
-        self._pending.append((now_s + lead * self.interval_s, out[:, lead - 1]))
+        target = now_s + lead * self.interval_s
+        self._pending.issue(target, out[:, lead - 1])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
 
-from shadowsim.errors import ConfigError, ForecastError
+from shadowsim.errors import ConfigError, ForecastError, UnknownNameError
+from shadowsim.shadow.accuracy import RollingAccuracy
 from shadowsim.shadow.registry import RegistryConfig, ShadowRegistry
 from shadowsim.shadow.retraining import RetrainOutcome
 from shadowsim.shadow.service import ModelGrouping, ShadowConfig, ShadowService
@@ -181,6 +183,30 @@ def test_reuse_and_corrupt_champion_falls_back(
     np.testing.assert_array_equal(third.forecast(), first.forecast())
 
 
+def test_accuracy_scores_the_forecast_issued_lead_ticks_before(
+    registry: ShadowRegistry,
+) -> None:
+    demand = _demand(4 * DAY)
+    cfg = replace(_config("lead", accuracy_threshold=None, drift=None), accuracy_lead=3)
+    service = ShadowService(cfg, APPS, INTERVAL_S, registry)
+    service.bootstrap(demand[:, : 3 * DAY], T0)
+    issued = [service.forecast()[:, 2]]  # made at the last bootstrap tick for tick +3
+    for k in range(3 * DAY, 3 * DAY + 6):
+        service.step(T0 + k * INTERVAL_S, demand[:, k])
+        issued.append(service.forecast()[:, 2])
+        if k == 3 * DAY + 3:
+            service.retrain(["lead-app-a"])  # re-issues this tick's forecast
+            issued[-1] = service.forecast()[:, 2]
+    # ticks 3*DAY+2 .. 3*DAY+5 were scored against forecasts made 3 ticks earlier
+    want = RollingAccuracy(3, (0.5, 0.9), DAY)
+    for j, k in enumerate(range(3 * DAY + 2, 3 * DAY + 6)):
+        want.update(issued[j], demand[:, k])
+    got = service.accuracy()
+    # the manual retrain of app-a reset its window at tick 3*DAY+3
+    np.testing.assert_array_equal(got.n, [2, 4, 4])
+    np.testing.assert_allclose(got.mae[1:], want.report().mae[1:])
+
+
 def test_errors(registry: ShadowRegistry) -> None:
     service = ShadowService(_config("err"), APPS, INTERVAL_S, registry)
     with pytest.raises(ForecastError, match="bootstrap"):
@@ -190,6 +216,14 @@ def test_errors(registry: ShadowRegistry) -> None:
     service.bootstrap(_demand(3 * DAY), T0)
     with pytest.raises(ForecastError, match="feed every tick in order"):
         service.step(T0 + (3 * DAY + 1) * INTERVAL_S, np.ones((3, 4)))
+    bad = np.ones((3, 4))
+    bad[2, 1] = np.nan
+    with pytest.raises(ForecastError, match="application 2, resource 1 is not finite"):
+        service.step(T0 + 3 * DAY * INTERVAL_S, bad)
+    with pytest.raises(ForecastError, match=r"active must have shape \(3,\)"):
+        service.step(T0 + 3 * DAY * INTERVAL_S, np.ones((3, 4)), np.ones(2, dtype=bool))
+    with pytest.raises(UnknownNameError, match=r"unknown shadow model 'err-app-x'\. Did you mean"):
+        service.retrain(["err-app-x"])
     with pytest.raises(ConfigError, match=r"Did you mean 'seasonal_naive'"):
         ShadowConfig(forecaster="seasonal_naiv")
     with pytest.raises(ConfigError, match=r"shadow\.validation_window"):
