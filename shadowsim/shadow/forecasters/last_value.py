@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +34,7 @@ class LastValueForecaster(LaggedValueForecaster):
         return lag_grid(self.max_steps)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LastValueConfig:
     """Config of :class:`LastValueForecaster` (Hydra group ``forecaster``, name ``last_value``).
 
@@ -42,8 +43,13 @@ class LastValueConfig:
         max_horizon: Longest horizon with its own residual quantiles, e.g. ``"1d"``.
     """
 
-    quantiles: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    per_horizon: ClassVar[bool] = False
+    quantiles: tuple[float, ...] = (0.5, 0.9)
     max_horizon: str = "1d"
+
+    def with_horizon(self, horizon: str) -> LastValueConfig:
+        """This config covering horizons up to ``horizon`` (one model serves them all)."""
+        return replace(self, max_horizon=horizon)
 
     def build(self, interval_s: float) -> LastValueForecaster:
         """The forecaster for data with ticks of ``interval_s`` s."""

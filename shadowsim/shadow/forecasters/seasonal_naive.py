@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,7 +58,7 @@ class SeasonalNaiveForecaster(LaggedValueForecaster):
         return np.arange(1, n + 1, dtype=np.int64) * self.season_steps
 
 
-@dataclass
+@dataclass(frozen=True)
 class SeasonalNaiveConfig:
     """Config of :class:`SeasonalNaiveForecaster` (Hydra group ``forecaster``).
 
@@ -68,9 +68,14 @@ class SeasonalNaiveConfig:
         season: Season length, e.g. ``"1d"`` or ``"1w"``.
     """
 
-    quantiles: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    per_horizon: ClassVar[bool] = False
+    quantiles: tuple[float, ...] = (0.5, 0.9)
     max_horizon: str = "1d"
     season: str = "1d"
+
+    def with_horizon(self, horizon: str) -> SeasonalNaiveConfig:
+        """This config covering horizons up to ``horizon`` (one model serves them all)."""
+        return replace(self, max_horizon=horizon)
 
     def build(self, interval_s: float) -> SeasonalNaiveForecaster:
         """The forecaster for data with ticks of ``interval_s`` s."""

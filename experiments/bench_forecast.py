@@ -1,0 +1,173 @@
+"""Benchmark the shadow forecasters: accuracy per resource and horizon, training time, latency.
+
+    python -m experiments.bench_forecast
+    python -m experiments.bench_forecast workload=bitbrains \\
+        workload.path=../shared/traces/bitbrains_rnd/2013-8
+    python -m experiments.bench_forecast compare_sharing=true   # + one LSTM per application
+
+Every forecaster trains on the first part of each series and forecasts from every tick of the
+last ``test`` span (a week) from the history before it; the LSTM trains one model per horizon
+(direct multi-output), the baselines one model for all. MAE/RMSE score the P50 over forecast
+steps 1..horizon, in each resource's unit; P90 coverage is the share of actual demand at or
+below the P90. Ticks where an application was not active are not scored. The batched
+inference latency is one ``predict`` of the target-horizon LSTM for ``inference_apps``
+applications on ``threads`` CPU threads.
+
+Prints a rich table, the issue's target checks, and as the LAST line one JSON object
+``{forecaster: {resource: {horizon: {mae, rmse, p90_coverage, train_s}}},
+"inference_ms_1000_apps": ms}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.table import Table
+
+from shadowsim.config_store import register_configs
+from shadowsim.resources import Resource
+from shadowsim.shadow.evaluation import (
+    BenchmarkResult,
+    inference_ms,
+    per_app_benchmark,
+    run_forecast_benchmark,
+)
+from shadowsim.shadow.forecasters.configs import ForecasterConfig, forecaster_config_from_node
+from shadowsim.shadow.forecasters.lstm import LSTMForecaster
+from shadowsim.workloads.loading import load_workload
+
+register_configs()
+log = logging.getLogger(__name__)
+
+BASELINES = ("last_value", "seasonal_naive", "ets", "prophet")
+"""Statistical baselines the LSTM is compared with (those that ran)."""
+
+
+def _table(result: BenchmarkResult, horizons: list[str]) -> Table:
+    table = Table(title="Shadow forecasters on the test span (P50 errors; P90 coverage)")
+    table.add_column("forecaster")
+    table.add_column("horizon")
+    for r in Resource:
+        unit = r.unit
+        table.add_column(f"{r.name.lower()} MAE [{unit}]", justify="right")
+        table.add_column(f"{r.name.lower()} RMSE", justify="right")
+        table.add_column(f"{r.name.lower()} P90 cov", justify="right")
+    table.add_column("train s", justify="right")
+    for name, per_res in result.metrics.items():
+        for h in horizons:
+            row = [name, h]
+            for r in Resource:
+                m = per_res[r.name.lower()][h]
+                row += [f"{m['mae']:.4g}", f"{m['rmse']:.4g}", f"{m['p90_coverage']:.3f}"]
+            row.append(f"{per_res['cpu'][h]['train_s']:.1f}")
+            table.add_row(*row)
+    return table
+
+
+def target_checks(
+    metrics: dict[str, dict[str, dict[str, dict[str, float]]]], horizon: str, latency_ms: float
+) -> list[tuple[str, bool]]:
+    """The issue's targets at ``horizon``: (description, met) pairs."""
+    checks: list[tuple[str, bool]] = []
+    if "lstm" not in metrics:
+        return checks
+    baselines = [b for b in BASELINES if b in metrics]
+    for res in ("cpu", "memory"):
+        lstm = metrics["lstm"][res][horizon]["mae"]
+        best_name = min(baselines, key=lambda b: metrics[b][res][horizon]["mae"])
+        best = metrics[best_name][res][horizon]["mae"]
+        gain = 1.0 - lstm / best if best > 0 else 0.0
+        checks.append((
+            f"{res} MAE at {horizon}: lstm {lstm:.4g} vs best baseline {best_name} {best:.4g} "
+            f"({gain:+.1%} lower; target >= +10%)",
+            gain >= 0.10,
+        ))  # fmt: skip
+    for res in ("cpu", "memory", "disk", "network"):
+        cov = metrics["lstm"][res][horizon]["p90_coverage"]
+        checks.append((f"lstm {res} P90 coverage at {horizon}: {cov:.3f} (target 0.85-0.95)",
+                       0.85 <= cov <= 0.95))  # fmt: skip
+    checks.append((f"batched inference: {latency_ms:.1f} ms (target < 20 ms)", latency_ms < 20.0))
+    return checks
+
+
+@hydra.main(config_path="../conf", config_name="bench_forecast", version_base=None)
+def main(cfg: DictConfig) -> None:
+    """Hydra entry point (see the module docstring)."""
+    import torch
+
+    torch.set_num_threads(int(cfg.threads))
+    console = Console()
+    workload = load_workload(cfg.workload)
+    horizons = [str(h) for h in cfg.horizons]
+    configs: dict[str, ForecasterConfig] = {
+        name: forecaster_config_from_node(node, key=f"forecasters.{name}")
+        for name, node in cfg.forecasters.items()
+    }
+    console.print(
+        f"workload {workload.source}: {workload.n_apps} apps x {workload.n_ticks} ticks of "
+        f"{workload.interval_s:g} s; test span {cfg.test}; forecasters {', '.join(configs)}"
+    )
+
+    def done(name: str, h: str, summary: dict[str, Any]) -> None:
+        maes = ", ".join(f"{r} {v['mae']:.4g}" for r, v in summary.items())
+        console.print(f"  {name} @ {h}: MAE {maes}")
+
+    result = run_forecast_benchmark(
+        workload.demand,
+        workload.interval_s,
+        configs,
+        horizons=horizons,
+        test=str(cfg.test),
+        start_s=workload.start_time_s,
+        mask=workload.active,
+        on_done=done,
+    )
+    latency = math.nan
+    target = str(cfg.target_horizon)
+    lstm = result.models.get("lstm", {}).get(target)
+    if isinstance(lstm, LSTMForecaster):
+        n = int(cfg.inference_apps)
+        big = lstm.tiled(n)
+        reps = -(-n // workload.n_apps)
+        hist = np.tile(workload.demand[:, -lstm.min_history :], (reps, 1, 1))[:n]
+        latency = inference_ms(big, hist, lstm.spec.horizon, repeats=int(cfg.inference_repeats))
+    console.print(_table(result, horizons))
+    out: dict[str, Any] = {
+        name: {
+            res: {h: {k: round(v[k], 6) for k in ("mae", "rmse", "p90_coverage", "train_s")}
+                  for h, v in per_h.items()}
+            for res, per_h in per_res.items()
+        }
+        for name, per_res in result.metrics.items()
+    }  # fmt: skip
+    if bool(cfg.compare_sharing) and "lstm" in configs:
+        summary, train_s = per_app_benchmark(
+            workload.demand, workload.interval_s, configs["lstm"], target,
+            test=str(cfg.test), start_s=workload.start_time_s, mask=workload.active,
+        )  # fmt: skip
+        out["lstm_per_app"] = {
+            res: {target: {k: round(v[k], 6) for k in ("mae", "rmse", "p90_coverage")}
+                  | {"train_s": round(train_s, 3)}}
+            for res, v in summary.items()
+        }  # fmt: skip
+        glob = result.metrics["lstm"]
+        for res in ("cpu", "memory", "disk", "network"):
+            console.print(
+                f"sharing @ {target}, {res}: global MAE {glob[res][target]['mae']:.4g} vs "
+                f"one model per app {summary[res]['mae']:.4g}"
+            )
+    for text, ok in target_checks(result.metrics, target, latency):
+        console.print(f"[{'green' if ok else 'red'}]{'MET ' if ok else 'MISS'}[/] {text}")
+    out["inference_ms_1000_apps"] = round(latency, 3)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
