@@ -32,7 +32,7 @@ from shadowsim.engine.forecasts import (
     PrecomputedForecasts,
     ShadowServiceForecasts,
 )
-from shadowsim.engine.observation import ObservationBuilder
+from shadowsim.engine.observation import ObservationBuilder, check_quantiles_match
 from shadowsim.errors import ConfigError
 from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.shadow.forecasters.seasonal_naive import SeasonalNaiveForecaster
@@ -142,6 +142,15 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
         if self.service is None:
             self._fit_forecaster()
         self.provider = self._provider()
+        check_quantiles_match(
+            self.engine_config.observation, self.provider.quantiles, source="the forecaster"
+        )
+        if self.provider.horizon < self.engine_config.horizon:
+            raise ConfigError(
+                "env.engine.observation.forecast_leads",
+                f"need forecasts {self.engine_config.horizon} ticks ahead, the forecast source "
+                f"covers {self.provider.horizon}; lower the leads or raise its horizon",
+            )
         self._np_random, _ = gym.utils.seeding.np_random(cfg.seed)
         probe = Simulator(self.workload.window(0, min(self.workload.n_ticks, 2)), self.cluster)
         self.codec = ActionCodec(probe.spec, self.engine_config.action)

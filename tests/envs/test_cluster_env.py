@@ -14,6 +14,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import shadowsim_envs
 from shadowsim.engine.observation import OBSERVATION_KEYS
 from shadowsim.errors import ConfigError
+from shadowsim.shadow.forecasters.last_value import LastValueForecaster
 from shadowsim.sim.config import ClusterConfig
 from shadowsim_envs.cluster_env import ClusterEnv
 from shadowsim_envs.env_config import EnvConfig
@@ -153,3 +154,6 @@ def test_config_errors_name_keys():
     with pytest.raises(ConfigError) as info:
         small_env(cluster=small_cluster(control_every_ticks=2))
     assert info.value.key == "cluster.control_every_ticks"
+    with pytest.raises(ConfigError) as info:
+        small_env(forecaster=LastValueForecaster(quantiles=(0.5, 0.95), interval_s=300.0))
+    assert info.value.key == "engine.observation.quantiles"
