@@ -119,3 +119,30 @@ def test_bad_inputs_raise(seasonal) -> None:
         sn.predict(seasonal[:, :20], 3)
     with pytest.raises(ForecastError, match="format_version"):
         forecaster_from_state({"forecaster": "last_value"}, {})
+
+
+def test_conf_forecaster_yaml_files_build() -> None:
+    from pathlib import Path
+
+    import hydra.utils
+    from omegaconf import OmegaConf
+
+    from shadowsim.shadow.forecasters.configs import forecaster_config_from_node
+
+    folder = Path(__file__).resolve().parents[2] / "conf" / "forecaster"
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    assert names == ["ets", "last_value", "lstm", "prophet", "seasonal_naive"]
+    for name in names:
+        node = OmegaConf.load(folder / f"{name}.yaml")
+        cfg = forecaster_config_from_node(node, key=f"forecasters.{name}")
+        f = cfg.with_horizon("1h").build(300.0)
+        assert f.name == name
+        if name != "prophet":  # instantiate gives the forecaster itself (no fit: no prophet)
+            made = hydra.utils.instantiate(node, _convert_="all")
+            assert type(made) is type(f)
+    node = OmegaConf.load(folder / "lstm.yaml")
+    node.hiden = 3
+    with pytest.raises(ConfigError, match=r"forecasters\.lstm\.hiden.*unknown key"):
+        forecaster_config_from_node(node, key="forecasters.lstm")
+    with pytest.raises(ConfigError, match=r"_target_.*not a forecaster"):
+        forecaster_config_from_node({"_target_": "shadowsim.catalog.Catalog"})
