@@ -317,7 +317,7 @@ class Guardrails:
         n = int(np.count_nonzero(mask))
         if n:
             np.copyto(target, value, where=mask)
-            flags[mask] |= int(rule)
+            np.bitwise_or(flags, np.uint8(rule), out=flags, where=mask)
             name = str(rule.name)
             counts[name] = counts.get(name, 0) + n
 
@@ -362,5 +362,5 @@ class Guardrails:
         n = int(np.count_nonzero(cut))
         if n:
             target[cut] = pending[cut] + granted[cut]
-            flags[cut] |= int(GuardrailRule.CAPACITY)
+            np.bitwise_or(flags, np.uint8(GuardrailRule.CAPACITY), out=flags, where=cut)
             counts[str(GuardrailRule.CAPACITY.name)] = n
