@@ -25,18 +25,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from mlflow.entities.model_registry import RegisteredModel
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
 from shadowsim.errors import ArtifactError, ConfigError, ForecastError, RegistryError
 from shadowsim.shadow.artifact import ArtifactMeta, TrainingWindow, load_forecaster
 from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.shadow.model_naming import check_model_name
+from shadowsim.shadow.registry_records import Registration, ServedModel
 from shadowsim.shadow.tracking_store import open_store
 from shadowsim.shadow.training_run import ARTIFACT_PATH, log_training_run, version_tags
 from shadowsim.shadow.validation import ValidationScore, ValidationWindow, validate
 from shadowsim.shadow.verified_cache import VerifiedStates
 
 logger = logging.getLogger(__name__)
+_MISSING = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
 
 CHAMPION = "champion"
 """Alias of the serving version."""
@@ -91,48 +95,6 @@ class RegistryConfig:
             )
         if not self.experiment:
             raise ConfigError("registry.experiment", "must be a non-empty experiment name")
-
-
-@dataclass(frozen=True)
-class Registration:
-    """Outcome of :meth:`ShadowRegistry.register`.
-
-    Attributes:
-        name: Registered model name.
-        version: The new version.
-        promoted: True when it became champion, False when challenger.
-        score: Its validation score.
-        champion_version: The champion it was compared with, or None.
-        champion_score: That champion's score on the same window, or None.
-        run_id: MLflow run of the new version.
-    """
-
-    name: str
-    version: int
-    promoted: bool
-    score: ValidationScore
-    champion_version: int | None
-    champion_score: ValidationScore | None
-    run_id: str
-
-
-@dataclass(frozen=True)
-class ServedModel:
-    """A loaded version of a registered model.
-
-    Attributes:
-        name: Registered model name.
-        version: Version number.
-        forecaster: The rebuilt forecaster.
-        meta: Its artifact metadata.
-        failed_versions: Versions that failed to load before this one was chosen.
-    """
-
-    name: str
-    version: int
-    forecaster: Forecaster
-    meta: ArtifactMeta
-    failed_versions: tuple[int, ...] = ()
 
 
 class ShadowRegistry:
@@ -395,17 +357,20 @@ class ShadowRegistry:
             raise RegistryError(f"{name!r} has no version {version}: {err}") from err
 
     def _alias(self, name: str, alias: str) -> int | None:
-        try:
-            model = self.client.get_registered_model(name)
-        except MlflowException:
-            return None
-        value = model.aliases.get(alias)
+        model = self._model_or_none(name)
+        value = None if model is None else model.aliases.get(alias)
         return None if value is None else int(value)
 
-    def _ensure_model(self, name: str) -> None:
+    def _model_or_none(self, name: str) -> RegisteredModel | None:
         try:
-            self.client.get_registered_model(name)
-        except MlflowException:
+            return self.client.get_registered_model(name)
+        except MlflowException as err:
+            if err.error_code == _MISSING:
+                return None
+            raise RegistryError(f"cannot read registered model {name!r}: {err}") from err
+
+    def _ensure_model(self, name: str) -> None:
+        if self._model_or_none(name) is None:
             self.client.create_registered_model(
                 name, tags={"kind": "shadowsim-shadow"},
                 description="Shadow forecaster of shadowsim; champion alias = serving version.",

@@ -22,7 +22,8 @@ from numpy.typing import NDArray
 from shadowsim.errors import ForecastError, RegistryError
 from shadowsim.shadow.artifact import TrainingWindow
 from shadowsim.shadow.forecaster import Forecaster
-from shadowsim.shadow.registry import ServedModel, ShadowRegistry
+from shadowsim.shadow.registry import ShadowRegistry
+from shadowsim.shadow.registry_records import ServedModel
 from shadowsim.shadow.triggers import RetrainCause
 from shadowsim.shadow.validation import ValidationWindow
 
