@@ -12,8 +12,8 @@ ever pending, ``pending_allocation`` equals ``allocation`` and ``migrating`` is 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,19 +25,21 @@ from shadowsim.actions import (
     PoolTargetAction,
     ScaleAction,
     ScaleAllAction,
+    ScaleAllOutcome,
     ShiftToSpareAction,
 )
-from shadowsim.cluster_state import ClusterSpec, ClusterState, CostBreakdown
+from shadowsim.cluster_state import ClusterSpec, ClusterState
 from shadowsim.errors import BackendError
 from shadowsim.live.binding import error_text, is_libvirt_error, load_libvirt
 from shadowsim.live.clock import Clock, make_clock
 from shadowsim.live.components import find_components
 from shadowsim.live.config import LiveConfig
+from shadowsim.live.cost_account import CostAccount
 from shadowsim.live.domain_reading import DomainReader, DomainReading
 from shadowsim.live.hosts import HostSet
-from shadowsim.live.kpi_estimate import estimate_kpis
 from shadowsim.live.moves import LiveMover
 from shadowsim.live.scaling import LiveScaler, ScaleRequest
+from shadowsim.live.snapshot import frozen, snapshot
 from shadowsim.live.spare_pool import SparePool
 from shadowsim.live.spare_template import SpareTemplate
 from shadowsim.live.tuning import DomainTuner
@@ -46,12 +48,8 @@ from shadowsim.readiness import N_READINESS
 from shadowsim.resources import N_RESOURCES, Resource
 from shadowsim.sim.cost import CostModel
 
-_LATE_S = 1.0
-
-
-def _frozen(array: NDArray[Any]) -> NDArray[Any]:
-    array.setflags(write=False)
-    return array
+_LATE_SHARE = 0.1  # a tick starting later than this share of the interval is reported
+T = TypeVar("T")
 
 
 class LibvirtBackend:
@@ -99,12 +97,12 @@ class LibvirtBackend:
         apps = layout.apps
         self._spec = ClusterSpec(
             app_ids=tuple(a.id for a in apps),
-            priority=_frozen(np.array([int(a.priority) for a in apps], dtype=np.int8)),
-            sla_response_s=_frozen(np.array([a.sla_response_s for a in apps])),
-            sla_max_error_rate=_frozen(np.array([a.sla_max_error_rate for a in apps])),
-            component_app=_frozen(np.array(layout.component_app, dtype=np.intp)),
-            component_share=_frozen(np.array(layout.share)),
-            component_critical=_frozen(np.array(layout.critical, dtype=np.bool_)),
+            priority=frozen(np.array([int(a.priority) for a in apps], dtype=np.int8)),
+            sla_response_s=frozen(np.array([a.sla_response_s for a in apps])),
+            sla_max_error_rate=frozen(np.array([a.sla_max_error_rate for a in apps])),
+            component_app=frozen(np.array(layout.component_app, dtype=np.intp)),
+            component_share=frozen(np.array(layout.share)),
+            component_critical=frozen(np.array(layout.critical, dtype=np.bool_)),
             host_capacity=self.hosts.capacity,
             interval_s=config.interval_s,
         )
@@ -136,18 +134,14 @@ class LibvirtBackend:
         for c, reading in enumerate(readings):
             self.meter.baseline(c, reading)
         self.allocation = self.allocation_of(readings)
-        self._accrued_at = self.clock.now_s()
-        self._rates = (0.0, 0.0)
-        self._interval = CostBreakdown()
-        self._total = CostBreakdown()
-        self._migrations = 0
+        self.costs = CostAccount(self.clock.now_s())
         self.pool.target = np.asarray(config.pool.initial_target, dtype=np.int64)
         self.pool_short = self.pool.reconcile(self.room()) > 0
         self.notes.extend(self.pool.notes)
         self.pool.notes.clear()
         self._refresh_rates()
         zeros = np.zeros((n_comp, N_RESOURCES))
-        self._state = self._snapshot(zeros, estimate=False)
+        self._state = snapshot(self, zeros, estimate=False)
 
     # ------------------------------------------------------------------ protocol
     @property
@@ -188,7 +182,7 @@ class LibvirtBackend:
         self._control += 1
         deadline = self._control * self.config.interval_s
         late = self.clock.now_s() - deadline
-        if late > _LATE_S:
+        if late > _LATE_SHARE * self.config.interval_s:
             self.notes.append(
                 f"tick {self._control - 1} started {late:.1f} s late: the control loop takes "
                 "longer than live.interval_s; raise it"
@@ -199,12 +193,11 @@ class LibvirtBackend:
         usage = self.meter.measure(readings)
         self.notes.extend(self.meter.gaps)
         in_force = self.allocation
-        self._accrue()
+        self.costs.accrue(self.clock.now_s())
         self.allocation = self.allocation_of(readings)
         self._tick += 1
-        self._state = self._snapshot(usage, estimate=True, in_force=in_force)
-        self._interval = CostBreakdown()
-        self._migrations = 0
+        self._state = snapshot(self, usage, estimate=True, in_force=in_force)
+        self.costs.close_interval()
         self.last_notes, self.notes = self.notes, []
         return self._state
 
@@ -300,40 +293,22 @@ class LibvirtBackend:
         self.pool.notes.clear()
 
     # ------------------------------------------------------------------ costs
-    def _accrue(self) -> None:
-        """Add the costs since the last change at the rates in force."""
-        now = self.clock.now_s()
-        span = max(0.0, now - self._accrued_at)
-        alloc_rate, pool_rate = self._rates
-        iv = self._interval
-        self._interval = CostBreakdown(
-            iv.allocation + alloc_rate * span, iv.pool + pool_rate * span, iv.migration
-        )
-        tot = self._total
-        self._total = CostBreakdown(
-            tot.allocation + alloc_rate * span, tot.pool + pool_rate * span, tot.migration
-        )
-        self._accrued_at = now
-
     def _refresh_rates(self) -> None:
-        self._rates = (
+        self.costs.set_rates(
             self.cost.allocation_rate(self.allocation),
             self.cost.vm_rate(self.pool.holding_units()),
         )
 
-    def changed(self, change: Any) -> Any:
+    def changed(self, change: Callable[[], T]) -> T:
         """Run ``change()`` (which alters allocations or the pool) with exact cost accounting."""
-        self._accrue()
+        self.costs.accrue(self.clock.now_s())
         result = change()
         self._refresh_rates()
         return result
 
     def charge_move(self, cost: float) -> None:
         """Record one migration or shift costing ``cost`` cu."""
-        iv, tot = self._interval, self._total
-        self._interval = CostBreakdown(iv.allocation, iv.pool, iv.migration + cost)
-        self._total = CostBreakdown(tot.allocation, tot.pool, tot.migration + cost)
-        self._migrations += 1
+        self.costs.charge_move(cost)
 
     # ------------------------------------------------------------------ actions
     def _scale_one(self, action: ScaleAction) -> ActionResult:
@@ -387,7 +362,9 @@ class LibvirtBackend:
         effective = self.now_s if changes or started else None
         return ActionResult(action, started or not given, reason, effective, outcome)
 
-    def _scale_now(self, targets: NDArray[np.float64], request: ScaleRequest) -> Any:
+    def _scale_now(
+        self, targets: NDArray[np.float64], request: ScaleRequest
+    ) -> tuple[ScaleAllOutcome, int]:
         result = self.scaler.scale(targets, request)
         self.allocation = self.allocation_of(self.read_components())
         return result
@@ -418,54 +395,3 @@ class LibvirtBackend:
         if missing:
             reason = f"{missing} spare(s) missing: " + (reason or "no host has room")
         return ActionResult(action, True, reason, self.now_s)
-
-    # ------------------------------------------------------------------ snapshots
-    def _snapshot(
-        self,
-        usage: NDArray[np.float64],
-        *,
-        estimate: bool,
-        in_force: NDArray[np.float64] | None = None,
-    ) -> ClusterState:
-        spec = self._spec
-        kpis = estimate_kpis(
-            usage,
-            self.allocation if in_force is None else in_force,
-            spec.component_app,
-            spec.component_share,
-            spec.sla_response_s,
-            spec.sla_max_error_rate,
-            self.config.queue,
-            self.config.interval_s,
-        )
-        if not estimate:  # before any interval: nothing measured, nothing violated
-            kpis.response_time_s[:] = 0.0
-            kpis.sla_violated[:] = False
-        host_used = np.zeros((self.hosts.n_hosts, N_RESOURCES))
-        np.add.at(host_used, self.host_of, usage)
-        allocation = self.allocation.copy()
-        for array in (kpis.demand, kpis.served, kpis.throttled, kpis.dropped):
-            _frozen(array)
-        for vector in (kpis.response_time_s, kpis.throughput_rps, kpis.error_rate):
-            _frozen(vector)
-        _frozen(kpis.sla_violated)
-        return ClusterState(
-            time_s=self.now_s,
-            tick=self._tick,
-            demand=_frozen(usage),
-            usage=usage,
-            allocation=_frozen(allocation),
-            pending_allocation=allocation,
-            host_of=_frozen(self.host_of.copy()),
-            migrating=_frozen(np.zeros(len(self.domains), dtype=np.bool_)),
-            on_spare=_frozen(self.on_spare.copy()),
-            host_capacity=self.hosts.capacity,
-            host_allocated=_frozen(self.host_allocated()),
-            host_used=_frozen(host_used),
-            pool_count=_frozen(self.pool.counts()),
-            pool_target=_frozen(self.pool.target.copy()),
-            kpis=kpis,
-            cost=self._interval,
-            cost_total=self._total,
-            migrations=self._migrations,
-        )

@@ -101,8 +101,7 @@ class LiveMover:
             b.meter.reset(comp)
 
         b.changed(record)
-        gib = float(b.allocation[comp, Resource.MEMORY]) / 1024.0
-        b.charge_move(b.cost.migration(gib * 1024.0))
+        b.charge_move(b.cost.migration(float(b.allocation[comp, Resource.MEMORY])))
         return ActionResult(action, True, "", b.now_s)
 
     def shift(self, action: ShiftToSpareAction) -> ActionResult:

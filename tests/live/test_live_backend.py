@@ -18,6 +18,7 @@ from shadowsim.errors import BackendError, ConfigError
 from shadowsim.live.backend import LibvirtBackend
 from shadowsim.live.config import AppConfig, HostConfig, VcpuRounding
 from shadowsim.resources import Resource
+from shadowsim.sim.cost import CostModel
 
 from .libvirt_nodes import APPS, Dom, demo_config, skip_without_libvirt, write_node
 
@@ -75,8 +76,11 @@ def test_advance_measures_usage_in_project_units(tmp_path: Path) -> None:
         assert backend.kpis_are_estimates
         assert state.kpis.response_time_s.shape == (3,)
         assert (state.kpis.response_time_s > 0).all()
-        assert state.cost.allocation > 0
-        assert state.cost_total.total >= state.cost.total
+        prices = CostModel(backend.config.prices)
+        # allocation cost: the allocation in force at its price over the 60 s interval
+        rate = prices.allocation_rate(state.allocation)
+        assert state.cost.allocation == pytest.approx(rate * 60)
+        assert state.cost_total.total == pytest.approx(state.cost.total)
         assert not state.usage.flags.writeable
         backend.advance()
         assert backend.done
@@ -209,3 +213,21 @@ def test_unreachable_host_names_the_uri(tmp_path: Path) -> None:
     bad = HostConfig(f"test://{tmp_path / 'nope.xml'}")
     with pytest.raises(BackendError, match=r"live.hosts\[0\]: cannot open libvirt connection"):
         LibvirtBackend(demo_config(tmp_path, hosts=(bad,)))
+
+
+def test_wall_clock_waits_for_each_tick_and_reports_lateness(tmp_path: Path) -> None:
+    import time
+
+    from shadowsim.live.config import ClockKind
+
+    with LibvirtBackend(demo_config(tmp_path, clock=ClockKind.WALL, interval_s=0.05)) as backend:
+        first = backend.advance()
+        second = backend.advance()
+        assert first.time_s >= 0.05  # slept until each tick
+        assert second.time_s >= 0.1
+        assert first.time_s >= 0.05
+        assert second.time_s >= 0.1
+        assert backend.last_notes == []
+        time.sleep(0.2)  # the control loop overran: the next tick starts late
+        backend.advance()
+        assert any("late" in note and "live.interval_s" in note for note in backend.last_notes)

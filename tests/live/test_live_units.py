@@ -242,3 +242,21 @@ def test_usage_meter_turns_counters_into_rates_and_reports_gaps() -> None:
     assert restarted[0, 0] == 0.0
     assert "restarted" in meter.gaps[0]
     np.testing.assert_allclose(restarted[1], 0.0)  # shut off: uses nothing
+
+
+def test_cost_account_accrues_at_the_rates_in_force() -> None:
+    from shadowsim.live.cost_account import CostAccount
+
+    costs = CostAccount(now_s=10.0)
+    costs.set_rates(allocation_cu_s=2.0, pool_cu_s=0.5)
+    costs.accrue(20.0)  # 10 s at the first rates
+    costs.set_rates(allocation_cu_s=1.0, pool_cu_s=0.0)
+    costs.charge_move(0.25)
+    costs.accrue(30.0)  # 10 s at the second rates
+    assert (costs.interval.allocation, costs.interval.pool) == (30.0, 5.0)
+    assert costs.interval.migration == 0.25
+    assert costs.migrations == 1
+    costs.close_interval()
+    costs.accrue(31.0)
+    assert costs.interval.total == 1.0
+    assert costs.total.total == 30.0 + 5.0 + 0.25 + 1.0
