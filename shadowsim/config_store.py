@@ -38,6 +38,7 @@ SCHEMAS: dict[tuple[str, str], str] = {
     ("workload", "csv"): "shadowsim.workloads.tabular:TabularConfig",
     ("cluster", "cluster"): "shadowsim.sim.config:ClusterConfig",
     ("env", "env"): "shadowsim_envs.env_config:EnvConfig",
+    ("shadow", "shadow"): "shadowsim.shadow.service:ShadowConfig",
 }
 """(group, name) -> "module:Class" of every schema; stored as ``<group>/<name>_schema``."""
 
