@@ -179,20 +179,33 @@ def test_shadow_is_priority_aware_and_scales_down_gently(context, obs):
     ctx = context(2, priority=(0, 2))
     fc = np.zeros((2, 5, 4, 2))
     fc[..., 0], fc[..., 1] = 1.0, 1.5
+    plain = {"error_gain": 0.0, "reactive_margin": -1.0, "peak_share": 0.0}
     policy = make_policy(
-        "shadow", quantile=(0.5, 0.5, 0.9), headroom=(0.0, 0.0, 0.2), error_gain=0.0,
-        reactive_margin=-1.0, down_step=1.0,
+        "shadow", quantile=(0.5, 0.5, 0.9), headroom=(0.0, 0.0, 0.2), down_step=1.0, **plain
     ).bind(ctx)
     t, _ = policy.targets(obs(usage_of([0.5], 2), forecast=fc, priority=(0, 2)))
     np.testing.assert_allclose(t[0], 1.0, rtol=1e-6)  # LOW: P50, no headroom
     np.testing.assert_allclose(t[1], 1.8, rtol=1e-6)  # HIGH: P90 * 1.2
-    gentle = make_policy("shadow", down_step=0.1, reactive_margin=-1.0).bind(ctx)
+    gentle = make_policy("shadow", down_step=0.1, headroom=0.0, **plain).bind(ctx)
     t, _ = gentle.targets(obs(usage_of([0.1], 2), forecast=fc * 0.1, pending=np.full((2, 4), 2.0),
                               priority=(0, 2)))
     np.testing.assert_allclose(t, 1.8, rtol=1e-6)  # at most 10% down per tick
-    floor = make_policy("shadow", reactive_margin=(0.0, 0.0, 0.5), down_step=1.0).bind(ctx)
+    floor = make_policy(
+        "shadow", reactive_margin=(0.0, 0.0, 0.5), down_step=1.0, peak_share=0.0
+    ).bind(ctx)
     t, _ = floor.targets(obs(usage_of([3.0], 2), forecast=fc, priority=(0, 2)))
     np.testing.assert_allclose(t[1], 4.5, rtol=1e-6)  # the burst the forecast missed
+    peak = make_policy(
+        "shadow", peak_share=((0, 0, 0, 0), (0, 0, 0, 0), (1.0, 0, 0, 0)), peak_window_s=1200,
+        reactive_margin=-1.0, headroom=0.0, error_gain=0.0, down_step=1.0,
+    ).bind(ctx)
+    t, state = peak.targets(obs(usage_of([0.5, 5.0, 0.5, 0.5], 2), forecast=fc * 0.1,
+                                priority=(0, 2)))
+    assert t[1, 0] == pytest.approx(5.0)  # HIGH CPU holds the 4-tick window's peak
+    assert t[0, 0] == pytest.approx(0.1375, rel=1e-5)  # LOW: no peak floor; P80 interpolated
+    for _ in range(4):
+        t, state = peak.targets(obs(usage_of([0.5], 2), forecast=fc * 0.1, priority=(0, 2)), state)
+    assert t[1, 0] == pytest.approx(0.5)  # the peak left the window
 
 
 def test_state_continues_without_threading_and_resets_on_episode_start(context, obs):
