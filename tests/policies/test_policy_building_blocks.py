@@ -143,3 +143,20 @@ def test_catalog_lists_every_baseline():
         "predictive_scaling", "seed_threshold", "seed_literal", "oracle", "shadow",
     }
     assert expected <= set(POLICIES.names())
+
+
+def test_every_conf_policy_yaml_instantiates():
+    from pathlib import Path
+
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    folder = Path(__file__).resolve().parents[2] / "conf" / "policy"
+    names = {p.stem for p in folder.glob("*.yaml")}
+    assert set(POLICIES.names()) | {"sb3"} == names
+    for name in sorted(names - {"sb3"}):
+        policy = instantiate(OmegaConf.load(folder / f"{name}.yaml"))
+        assert policy.name == name
+        assert type(policy) is POLICIES.get(name)
+    node = OmegaConf.load(folder / "shadow.yaml")
+    assert instantiate(node).config == make_policy("shadow").config  # yaml == code defaults
