@@ -25,19 +25,22 @@ def data() -> np.ndarray:
     return seasonal_series(5, 500, 48, seed=3)
 
 
-def _lstm(data: np.ndarray) -> LSTMForecaster:
+def _lstm(data: np.ndarray, **kw) -> LSTMForecaster:
     torch.set_num_threads(1)
     f = LSTMForecaster(
+        **kw,
         horizon="1h", context="1h", patch=3, season="4h", hidden=8, head_hidden=16,
         train=TrainConfig(epochs=1, samples_per_epoch=500, progress=False),
     )  # fmt: skip
     return f.fit(data[:, :400], start_s=T0)
 
 
-@pytest.mark.parametrize("kind", ["last_value", "seasonal_naive", "lstm"])
+@pytest.mark.parametrize("kind", ["last_value", "seasonal_naive", "lstm", "lstm_levels"])
 def test_online_and_batched_agree_exactly(kind: str, data) -> None:
     if kind == "lstm":
         f = _lstm(data)
+    elif kind == "lstm_levels":
+        f = _lstm(data, level_spans=["30min", "2h"])
     elif kind == "last_value":
         f = LastValueForecaster(max_horizon="2h").fit(data[:, :400])
     else:

@@ -78,12 +78,22 @@ class WindowSpec:
         patch: Ticks per LSTM step.
         season: Season length (ticks) for the seasonal inputs.
         horizon: Ticks forecast.
+        level_spans: Spans (ticks) of exponentially weighted means over the last season, given
+            to the head as smoothed levels (like an exponential-smoothing state).
     """
 
     n_steps: int
     patch: int
     season: int
     horizon: int
+    level_spans: tuple[int, ...] = ()
+
+    def level_weights(self) -> NDArray[np.float64]:
+        """``(n_spans, season)`` normalised EW weights, oldest tick first."""
+        k = np.arange(self.season)[::-1].astype(np.float64)  # age of each tick, newest 0
+        w = np.stack([(1.0 - 2.0 / (span + 1.0)) ** k for span in self.level_spans])
+        out: NDArray[np.float64] = w / w.sum(axis=1, keepdims=True)
+        return out.reshape(len(self.level_spans), self.season)
 
     @property
     def context(self) -> int:
@@ -113,7 +123,7 @@ class WindowSpec:
     @property
     def extra_features(self) -> int:
         """Features that bypass the LSTM into the head."""
-        return 3 * N_RESOURCES + self.n_chunks * N_RESOURCES
+        return (3 + len(self.level_spans) + self.n_chunks) * N_RESOURCES
 
     def seasonal_lags(self) -> NDArray[np.int64]:
         """For each 1-based step, the whole number of seasons back that is in the past."""
@@ -150,26 +160,37 @@ class Series:
 
     @cached_property
     def xt(self) -> NDArray[np.float64]:
-        """``x`` as a C-contiguous ``(n_apps, 4, n_ticks)`` array (fast reductions over time)."""
+        """``x`` as a C-contiguous ``(n_apps, 4, n_ticks)`` array: each window of one series is
+        then a contiguous run, reduced fast and in the same order wherever it sits."""
         return np.ascontiguousarray(self.x.transpose(0, 2, 1))
 
     def season_stats(
-        self, apps: NDArray[np.int64], origins: NDArray[np.int64], season: int
+        self,
+        apps: NDArray[np.int64],
+        origins: NDArray[np.int64],
+        season: int,
+        level_weights: NDArray[np.float64] | None = None,
     ) -> NDArray[np.float64]:
-        """``(n, 8)`` mean and max of the raw demand over the ``season`` ticks before each origin.
+        """Mean, max and weighted means of the raw demand over the ``season`` ticks before each
+        origin: ``(n, 4 * (2 + n_weights))``, resource-minor.
 
-        Each window is reduced along a contiguous axis of its own, so the numbers do not
-        depend on which other windows are computed with it.
+        Each window is a contiguous run of :attr:`xt` reduced along its own axis, so the numbers
+        do not depend on which other windows are computed with it.
         """
-        out = np.empty((apps.shape[0], 2 * N_RESOURCES))
+        weights = np.zeros((0, season)) if level_weights is None else level_weights
+        out = np.empty((apps.shape[0], (2 + len(weights)) * N_RESOURCES))
         order = np.argsort(origins, kind="stable")
         uniq, first = np.unique(origins[order], return_index=True)
-        every = len(uniq) == 1 and np.array_equal(apps, np.arange(self.x.shape[0]))
+        everyone = np.arange(self.x.shape[0])
         for t, rows in zip(uniq, np.split(order, first[1:]), strict=True):
-            # rows of one origin; a view when they are all applications in order
+            # rows of one origin; a view when they are all applications in order (inference)
+            every = np.array_equal(apps[rows], everyone)
             win = self.xt[:, :, t - season : t] if every else self.xt[apps[rows], :, t - season : t]
             out[rows, :N_RESOURCES] = win.mean(axis=-1)
-            out[rows, N_RESOURCES:] = win.max(axis=-1)
+            out[rows, N_RESOURCES : 2 * N_RESOURCES] = win.max(axis=-1)
+            for j, w in enumerate(weights):
+                lo = (2 + j) * N_RESOURCES
+                out[rows, lo : lo + N_RESOURCES] = (win * w).sum(axis=-1)
         return out
 
     def z(
@@ -227,8 +248,10 @@ def build_windows(
     context = np.concatenate([ctx, cal.reshape(n, spec.n_steps, N_CALENDAR)], axis=-1)
 
     scale = series.scale[apps]
-    stats = series.season_stats(apps, origins, spec.season)
-    stats = np.minimum(np.log1p(np.maximum(stats, 0.0) / np.tile(scale, 2)), _Z_MAX)
+    weights = spec.level_weights() if spec.level_spans else None
+    stats = series.season_stats(apps, origins, spec.season, weights)
+    reps = stats.shape[1] // N_RESOURCES
+    stats = np.minimum(np.log1p(np.maximum(stats, 0.0) / np.tile(scale, reps)), _Z_MAX)
     src = np.arange(spec.horizon) - spec.seasonal_lags()  # tick t+h-1 minus its lag
     seas = series.z(apps, origins, src)  # (n, horizon, 4)
     pad = spec.n_chunks * spec.chunk - spec.horizon

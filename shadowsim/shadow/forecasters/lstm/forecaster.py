@@ -58,6 +58,8 @@ class LSTMForecaster(Forecaster):
         context: History the LSTM reads before each forecast (duration or s).
         patch: Ticks per LSTM step (``context`` must be a multiple of ``patch`` ticks).
         season: Season of the seasonal inputs (duration or s), e.g. ``"1d"``.
+        level_spans: Spans (durations or s) of exponentially weighted means over the last
+            season, fed to the head as smoothed levels; empty for none.
         hidden: LSTM hidden size.
         layers: Stacked LSTM layers.
         head_hidden: Width of the head's hidden layer.
@@ -87,6 +89,7 @@ class LSTMForecaster(Forecaster):
         context: str | float = "3h",
         patch: int = 6,
         season: str | float = "1d",
+        level_spans: Sequence[str | float] = (),
         hidden: int = 64,
         layers: int = 1,
         head_hidden: int = 128,
@@ -106,6 +109,7 @@ class LSTMForecaster(Forecaster):
         self.train_cfg.check()
         self.hparams: dict[str, Any] = {
             "horizon": horizon, "context": context, "patch": patch, "season": season,
+            "level_spans": list(level_spans),
             "hidden": hidden, "layers": layers, "head_hidden": head_hidden, "dropout": dropout,
             "size_weight": size_weight, "calibrate": calibrate, "seed": seed,
             "update_window": update_window, "update_epochs": update_epochs,
@@ -127,6 +131,9 @@ class LSTMForecaster(Forecaster):
             patch=patch,
             season=horizon_steps(season, self.interval_s, key="forecaster.season"),
             horizon=horizon_steps(horizon, self.interval_s, key="forecaster.horizon"),
+            level_spans=tuple(
+                horizon_steps(v, self.interval_s, key="forecaster.level_spans") for v in level_spans
+            ),
         )
         self.update_ticks = horizon_steps(
             update_window, self.interval_s, key="forecaster.update_window"
@@ -306,9 +313,12 @@ class LSTMForecaster(Forecaster):
         series = self._series(demand, start_s, tick0)
         apps, orgs = pairs(self.n_apps, origins)
         out = np.empty((len(apps), self.spec.horizon, 4, len(self.quantiles)), dtype=np.float32)
+        # whole origins per chunk: every window is then built in the same array shape
+        # (all applications at one origin) as in predict(), so the numbers agree exactly
+        chunk = max(1, _CHUNK_ROWS // self.n_apps) * self.n_apps
         with torch.inference_mode():
-            for start in range(0, len(apps), _CHUNK_ROWS):
-                sel = slice(start, start + _CHUNK_ROWS)
+            for start in range(0, len(apps), chunk):
+                sel = slice(start, start + chunk)
                 ctx, extra = build_windows(series, apps[sel], orgs[sel], self.spec)
                 n = ctx.shape[0]
                 if n < _MIN_ROWS:
@@ -382,6 +392,7 @@ class LSTMConfig:
     context: str = "3h"
     patch: int = 6
     season: str = "1d"
+    level_spans: tuple[str, ...] = ()
     hidden: int = 64
     layers: int = 1
     head_hidden: int = 128
