@@ -14,6 +14,10 @@ Both use the shadow forecast at ``quantile`` (default P50) for the leads the dec
 (scaling lands after the actuation latency; see
 :func:`~shadowsim_policies.forecast_reading.leads_covering`), in ref units, against the last
 tick's usage. :class:`SeedRulePolicy` implements both; :class:`Sign` picks the direction.
+
+Note: with a persistence forecaster (``last_value``) the P50 forecast *is* the last usage, so
+the difference is zero and neither rule ever acts (the allocation stays where it started);
+the rule only means something with a forecaster that predicts change (seasonal, LSTM).
 """
 
 from __future__ import annotations
