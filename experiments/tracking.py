@@ -92,6 +92,10 @@ class RunLogger:
         """Log one metric (the training callbacks' signature)."""
         self.log_metrics({name: value}, step)
 
+    def log_artifact(self, path: str | Path) -> None:
+        """Copy a file (a plot, a report) into the run's artifacts."""
+        self.client.log_artifact(self.run_id, str(path))
+
     def set_tags(self, tags: Mapping[str, str]) -> None:
         """Add tags to the run."""
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])

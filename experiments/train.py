@@ -72,6 +72,7 @@ def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch
     from hydra.core.hydra_config import HydraConfig
+    from hydra.utils import get_original_cwd
 
     from experiments.tracking import RunLogger
 
@@ -87,7 +88,7 @@ def main(cfg: DictConfig) -> None:
     assert isinstance(train_node, dict)  # a mapping by construction of conf/train.yaml
     config = TrainConfig(**{str(k): v for k, v in train_node.items()})
     out_dir = Path(HydraConfig.get().runtime.output_dir)
-    root = Path(cfg.tracking_root) if cfg.get("tracking_root") else out_dir.parent.parent / "mlflow"
+    root = Path(get_original_cwd()) / str(cfg.tracking_root or "outputs/mlflow")
     facts = {"workload": workload.source, "n_apps": workload.n_apps}
     with RunLogger(cfg.tracking_uri, root, str(cfg.experiment), f"train/{config.algorithm}") as run:
         run.log_params(

@@ -1,0 +1,218 @@
+"""The main job: shadow models, then every policy on the test window, compared.
+
+    python -m experiments.simulate
+    python -m experiments.simulate workload=bitbrains \\
+        workload.path=../shared/traces/bitbrains_rnd/2013-8
+
+Steps: load the workload (printing every repair made to it); train the shadow forecasters on
+the training part and register them in the MLflow model registry (``shadow.*``); replay the
+test window (the last ``env.test_window_s``) on the simulated cluster under each policy of
+``policies`` with the served champion's forecasts in the observations, and under the oracle
+for the regret; print the comparison (a rich table), log one MLflow run per policy, write
+``comparison.png``, and print one JSON object as the last line.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from shadowsim.config_store import build_config, register_configs
+from shadowsim.metrics.episode_metrics import EpisodeMetrics
+from shadowsim.shadow.forecaster import Forecaster
+from shadowsim.shadow.registry import ShadowRegistry
+from shadowsim.shadow.service import ShadowConfig, ShadowService
+from shadowsim.sim.config import ClusterConfig
+from shadowsim.workloads.loading import load_workload
+from shadowsim.workloads.workload import Workload
+from shadowsim_envs.env_config import EnvConfig
+from shadowsim_policies.evaluation import SeedResult, evaluate, mean_metrics
+from shadowsim_policies.oracle import OraclePolicy
+
+register_configs()
+
+
+def train_shadow_models(
+    workload: Workload, config: ShadowConfig, train_end: int, registry: ShadowRegistry
+) -> tuple[Forecaster, dict[str, Any]]:
+    """Bootstrap the shadow service on ``[0, train_end)`` and load the serving champion.
+
+    Returns:
+        The champion forecaster (one per model; the global model when grouping is GLOBAL)
+        and a JSON-able description of the registered versions.
+    """
+    service = ShadowService(config, workload.app_ids, workload.interval_s, registry=registry)
+    events = service.bootstrap(workload.demand[:, :train_end], workload.start_time_s)
+    names = service.model_names
+    served = registry.load_champion(names[0])
+    info = {
+        "models": list(names),
+        "champion": {name: registry.champion_version(name) for name in names},
+        "events": [event.describe() for event in events],
+    }
+    return served.forecaster, info
+
+
+def print_comparison(rows: dict[str, EpisodeMetrics], title: str) -> None:
+    """One column per policy, one row per metric every comparison uses."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def regret(m: EpisodeMetrics) -> str:
+        return "-" if m.regret_relative is None else f"{100 * m.regret_relative:+.1f}%"
+
+    table = Table(title=title)
+    columns: list[tuple[str, Callable[[EpisodeMetrics], str]]] = [
+        ("cost (cu)", lambda m: f"{m.cost:.1f}"),
+        ("CPU slack", lambda m: f"{100 * m.relative_slack[0]:.1f}%"),
+        ("mem slack", lambda m: f"{100 * m.relative_slack[1]:.1f}%"),
+        ("SLA viol.", lambda m: f"{100 * m.sla_violation_rate:.2f}%"),
+        ("SLA viol. HIGH", lambda m: f"{100 * m.sla_violation_rate_high:.2f}%"),
+        ("p95 resp. (s)", lambda m: f"{m.p95_response_time_s:.3g}"),
+        ("throughput (rps)", lambda m: f"{m.throughput_rps:.4g}"),
+        ("migrations", lambda m: f"{m.migrations:.0f}"),
+        ("pool cost (cu)", lambda m: f"{m.cost_pool:.2f}"),
+        (
+            "regret",
+            lambda m: "-" if m.regret_relative is None else f"{100 * m.regret_relative:+.1f}%",
+        ),
+    ]
+    table.add_column("metric")
+    for policy in rows:
+        table.add_column(policy, justify="right")
+    for name, fmt in columns:
+        table.add_row(name, *(fmt(m) for m in rows.values()))
+    Console().print(table)
+
+
+@hydra.main(config_path="../conf", config_name="simulate", version_base=None)
+def main(cfg: DictConfig) -> None:
+    """Hydra entry point (see the module docstring)."""
+    import torch
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.utils import get_original_cwd, instantiate
+
+    from experiments.tracking import RunLogger
+    from shadowsim.metrics.plots import plot_comparison
+
+    torch.set_num_threads(int(cfg.threads))
+    started = time.perf_counter()
+    seeds = [int(s) for s in cfg.seeds]
+    cluster = build_config(ClusterConfig, cfg.cluster, key="cluster")
+    base = build_config(EnvConfig, cfg.env, key="env")
+    shadow_config = build_config(ShadowConfig, cfg.shadow, key="shadow")
+
+    workloads: dict[int, Workload] = {}
+
+    def workload_for_seed(seed: int) -> Workload:
+        key = seed if cfg.vary_metadata_seed else -1
+        if key not in workloads:
+            node = cfg.workload
+            if key >= 0 and "metadata" in node:
+                node = OmegaConf.merge(node, {"metadata": {"seed": seed}})
+            workloads.clear()
+            workloads[key] = load_workload(node)
+        return workloads[key]
+
+    workload = workload_for_seed(seeds[0])
+    print(
+        f"workload {workload.source}: {workload.n_apps} apps x {workload.n_ticks} ticks "
+        f"of {workload.interval_s:g} s"
+    )
+    print("repairs:", workload.repairs.summary().replace("\n", "; "))
+
+    root = Path(get_original_cwd()) / str(cfg.tracking_root)
+    root.mkdir(parents=True, exist_ok=True)
+    test_ticks = round(base.test_window_s / workload.interval_s)
+    train_end = workload.n_ticks - test_ticks
+    registry = ShadowRegistry(cfg.tracking_uri, replace(shadow_config.registry, root=str(root)))
+    forecaster, shadow_info = train_shadow_models(workload, shadow_config, train_end, registry)
+    print(f"shadow models: {shadow_info['models']} champion {shadow_info['champion']}")
+
+    oracle: dict[int, EpisodeMetrics] = {}
+    if cfg.regret:
+        for r in evaluate(OraclePolicy, workload_for_seed, cluster, base, seeds, regret=False):
+            oracle[r.seed] = r.metrics
+    results: dict[str, list[SeedResult]] = {}
+    for name, node in cfg.policies.items():
+        runs = evaluate(
+            partial(instantiate, node),
+            workload_for_seed,
+            cluster,
+            base,
+            seeds,
+            regret=False,
+            forecaster_factory=lambda: forecaster,
+        )
+        if oracle:
+            runs = [r.with_metrics(r.metrics.with_regret(oracle[r.seed])) for r in runs]
+        results[str(name)] = runs
+    means = {name: mean_metrics([r.metrics for r in runs]) for name, runs in results.items()}
+    if oracle:
+        means["oracle"] = mean_metrics(list(oracle.values())).with_regret(
+            mean_metrics(list(oracle.values()))
+        )
+    title = f"test window of {workload.source} ({len(seeds)} seed(s))"
+    print_comparison(means, title)
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    plot_path = plot_comparison(means, out_dir / "comparison.png", title) if cfg.plot else None
+    run_ids: dict[str, str] = {}
+    for name, metrics in means.items():
+        with RunLogger(cfg.tracking_uri, root, str(cfg.experiment), f"simulate/{name}") as run:
+            run.log_params(
+                {
+                    "policy": name,
+                    "workload": workload.source,
+                    "seeds": seeds,
+                    "cluster": OmegaConf.to_container(cfg.cluster, resolve=True),
+                }
+            )
+            for i, r in enumerate(results.get(name, [])):
+                run.log_metrics(r.metrics.as_dict(), step=i)
+            run.log_metrics(
+                {
+                    f"mean_{k}": v
+                    for k, v in metrics.as_dict().items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)
+                }
+            )
+            run.set_tags({"policy": name, "workload": workload.source})
+            if plot_path is not None:
+                run.log_artifact(plot_path)
+            run_ids[name] = run.run_id
+    if plot_path is not None:
+        print(f"plot: {plot_path}")
+    print(f"MLflow: mlflow ui --backend-store-uri {registry.tracking_uri}")
+    payload = {
+        "workload": workload.source,
+        "n_apps": workload.n_apps,
+        "test_ticks": test_ticks,
+        "seeds": seeds,
+        "shadow": shadow_info,
+        "policies": {name: m.as_dict() for name, m in means.items()},
+        "mlflow_runs": run_ids,
+        "wall_s": round(time.perf_counter() - started, 2),
+    }
+    print(json.dumps(payload, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Evaluating policies on the test window of a workload: the core every comparison uses.
+
+:func:`evaluate` runs one policy on the deterministic test window (the last
+``env.test_window_s``) once per seed and returns a :class:`SeedResult` per seed; with
+``regret`` the oracle runs on the same window. :func:`mean_metrics` averages seeds. The
+experiments ``evaluate`` (one policy) and ``simulate`` (the main job: every policy compared)
+are thin Hydra entry points over this module; it works without Hydra too.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
+from typing import Any
+
+from shadowsim.engine.action_codec import ActionMode
+from shadowsim.engine.engine_config import EngineConfig
+from shadowsim.metrics.episode_metrics import EpisodeMetrics
+from shadowsim.shadow.forecaster import Forecaster
+from shadowsim.sim.config import ClusterConfig
+from shadowsim.workloads.loading import load_workload
+from shadowsim.workloads.workload import Workload
+from shadowsim_envs.cluster_env import ClusterEnv
+from shadowsim_envs.env_config import EnvConfig
+from shadowsim_envs.rollout import run_episode
+from shadowsim_policies.base import Policy
+from shadowsim_policies.oracle import OraclePolicy
+
+
+class ModeChoice(Enum):
+    """Which action mode the env uses for the evaluated policy."""
+
+    NATIVE = "native"
+    """The policy's own (``policy.action_mode``)."""
+    DISCRETE = "discrete"
+    CONTINUOUS = "continuous"
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """One seed's episode.
+
+    Attributes:
+        seed: The seed.
+        metrics: Its metrics (with regret when the oracle ran).
+        n_steps: Steps taken.
+        wall_s: Episode wall time, s.
+        guardrail_counts: Target entries changed per guardrail rule.
+        rejections: Number of backend rejection lines.
+    """
+
+    seed: int
+    metrics: EpisodeMetrics
+    n_steps: int
+    wall_s: float
+    guardrail_counts: dict[str, int] = field(default_factory=dict)
+    rejections: int = 0
+
+    def with_metrics(self, metrics: EpisodeMetrics) -> SeedResult:
+        """A copy with other metrics (e.g. with the regret filled in)."""
+        return replace(self, metrics=metrics)
+
+
+def env_config_for(policy: Policy, base: EnvConfig, mode: ModeChoice, seed: int) -> EnvConfig:
+    """The env settings for ``policy``: test window, seed, action mode, oracle forecasts.
+
+    A policy that needs perfect foresight gets OracleForecasts and every lead from 1 to the
+    longest one (its look-ahead for the maximum change per tick needs them all).
+    """
+    engine: EngineConfig = base.engine
+    wanted = policy.action_mode if mode is ModeChoice.NATIVE else ActionMode(mode.value)
+    engine = replace(engine, action=replace(engine.action, mode=wanted))
+    if policy.needs_oracle:
+        leads = tuple(range(1, engine.observation.forecast_leads[-1] + 1))
+        engine = replace(engine, observation=replace(engine.observation, forecast_leads=leads))
+    return replace(
+        base, engine=engine, test_window=True, seed=seed, oracle=bool(policy.needs_oracle)
+    )
+
+
+def run_seed(
+    policy: Policy,
+    workload: Workload,
+    cluster: ClusterConfig,
+    env_config: EnvConfig,
+    forecaster: Forecaster | None,
+    seed: int,
+) -> tuple[EpisodeMetrics, int, float, dict[str, int], int]:
+    """One test-window episode of a bound-at-once policy; returns metrics and facts."""
+    env = ClusterEnv(workload, cluster, forecaster=forecaster, config=env_config)
+    policy.bind(env)
+    start = time.perf_counter()
+    result = run_episode(env, policy, seed=seed)
+    wall = time.perf_counter() - start
+    env.close()
+    return result.metrics, result.n_steps, wall, result.guardrail_counts, len(result.rejections)
+
+
+def evaluate(
+    policy_factory: Callable[[], Policy],
+    workload_for_seed: Callable[[int], Workload],
+    cluster: ClusterConfig,
+    base: EnvConfig,
+    seeds: Sequence[int],
+    *,
+    mode: ModeChoice = ModeChoice.NATIVE,
+    regret: bool = True,
+    forecaster_factory: Callable[[], Forecaster | None] = lambda: None,
+) -> list[SeedResult]:
+    """Evaluate a policy on the test window for each seed (usable without Hydra).
+
+    Args:
+        policy_factory: Builds a fresh, unbound policy.
+        workload_for_seed: The workload of a seed (its priority assignment may depend on it).
+        cluster: The simulated cluster.
+        base: Env settings (test_window, seed, oracle and action mode are set here).
+        seeds: Seeds to run.
+        mode: Action mode choice.
+        regret: Also run the oracle on the same window and fill in the regret.
+        forecaster_factory: Builds the shadow forecaster (None = the env's default).
+
+    Returns:
+        One :class:`SeedResult` per seed, in order.
+    """
+    results: list[SeedResult] = []
+    for seed in seeds:
+        workload = workload_for_seed(seed)
+        policy = policy_factory()
+        env_config = env_config_for(policy, base, mode, seed)
+        metrics, steps, wall, guards, rejections = run_seed(
+            policy, workload, cluster, env_config, forecaster_factory(), seed
+        )
+        if regret:
+            if policy.needs_oracle:
+                metrics = metrics.with_regret(metrics)
+            else:
+                oracle = OraclePolicy()
+                oracle_env = env_config_for(oracle, base, ModeChoice.NATIVE, seed)
+                best = run_seed(oracle, workload, cluster, oracle_env, None, seed)[0]
+                metrics = metrics.with_regret(best)
+        results.append(SeedResult(seed, metrics, steps, wall, guards, rejections))
+    return results
+
+
+def summary(results: Sequence[SeedResult]) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean and (sample) standard deviation over seeds of every numeric metric."""
+    rows = [r.metrics.as_dict() for r in results]
+    mean: dict[str, float] = {}
+    std: dict[str, float] = {}
+    for key, value in rows[0].items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        values = [float(row[key]) for row in rows if row[key] is not None]
+        if not values:
+            continue
+        mean[key] = statistics.fmean(values)
+        std[key] = statistics.stdev(values) if len(values) > 1 else 0.0
+    return mean, std
+
+
+def seeded_workloads(node: Any, vary_seed: bool) -> Callable[[int], Workload]:
+    """``seed -> Workload`` from a workload config node (the last one cached).
+
+    Real traces carry no priorities: with ``vary_seed`` each seed draws its own priority/SLA
+    assignment (``metadata.seed``).
+    """
+    cache: dict[int, Workload] = {}
+
+    def load(seed: int) -> Workload:
+        key = seed if vary_seed else -1
+        if key not in cache:
+            config = copy.deepcopy(node)
+            if vary_seed and "metadata" in config:
+                config.metadata.seed = seed
+            cache.clear()
+            cache[key] = load_workload(config)
+        return cache[key]
+
+    return load
+
+
+def mean_metrics(runs: Sequence[EpisodeMetrics]) -> EpisodeMetrics:
+    """The field-wise mean of several episodes' metrics (e.g. over seeds).
+
+    Regret fields stay None unless every run has them.
+    """
+    if not runs:
+        raise ValueError("mean_metrics needs at least one run")
+    values: dict[str, Any] = {}
+    for f in fields(EpisodeMetrics):
+        column = [getattr(m, f.name) for m in runs]
+        if any(v is None for v in column):
+            values[f.name] = None
+        elif f.name == "relative_slack":
+            values[f.name] = tuple(statistics.fmean(c) for c in zip(*column, strict=True))
+        elif f.name in ("n_ticks", "n_apps", "migrations"):
+            values[f.name] = round(statistics.fmean(column))
+        else:
+            values[f.name] = statistics.fmean(column)
+    return EpisodeMetrics(**values)
