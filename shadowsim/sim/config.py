@@ -9,6 +9,7 @@ from shadowsim.resources import N_RESOURCES
 from shadowsim.sim.checks import check_fraction, check_int, check_vector
 from shadowsim.sim.cost import PriceConfig
 from shadowsim.sim.faults import FaultConfig
+from shadowsim.sim.jit import Kernel, use_jit
 from shadowsim.sim.kpis import QueueConfig
 from shadowsim.sim.migration import MigrationConfig
 from shadowsim.sim.placement import InitialAllocationConfig
@@ -47,6 +48,9 @@ class ClusterConfig:
         control_every_ticks: Workload ticks per control interval (one advance()), >= 1.
         max_block_ticks: Most ticks accounted in one vectorised block (memory bound).
         seed: Seed of every random draw (failures).
+        kernel: Which implementation does the per-tick work: the compiled kernels (JIT,
+            needs numba), the numpy reference (NUMPY), or JIT when numba is installed
+            (AUTO). Both give the same figures (:mod:`shadowsim.sim.jit`).
     """
 
     n_hosts: int | None = None
@@ -65,6 +69,7 @@ class ClusterConfig:
     control_every_ticks: int = 1
     max_block_ticks: int = 64
     seed: int = 0
+    kernel: Kernel = Kernel.AUTO
 
     def __post_init__(self) -> None:
         fix = object.__setattr__
@@ -96,6 +101,7 @@ class ClusterConfig:
         check_int(_KEY + "control_every_ticks", self.control_every_ticks, minimum=1)
         check_int(_KEY + "max_block_ticks", self.max_block_ticks, minimum=1)
         check_int(_KEY + "seed", self.seed, minimum=0)
+        use_jit(self.kernel, _KEY + "kernel")
         for name, kind in (
             ("initial", InitialAllocationConfig),
             ("scaling", ScalingConfig),

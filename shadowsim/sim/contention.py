@@ -39,15 +39,18 @@ class ContentionResolver:
         self.n_hosts = int(capacity.shape[0])
         self.n_classes = n_classes
         self._class = component_class.astype(np.intp)
+        self.component_class = self._class
         self._n_components = int(component_class.shape[0])
         self._limit = capacity.ravel() * (1.0 + _REL_TOL)
         self._cell: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        self.host_of: NDArray[np.intp] = np.zeros(self._n_components, dtype=np.intp)
         self._block_cells: dict[int, NDArray[np.intp]] = {}
         self._block_class_cells: dict[int, NDArray[np.intp]] = {}
         self.set_hosts(np.zeros(self._n_components, dtype=np.intp))
 
     def set_hosts(self, host_of: NDArray[np.intp]) -> None:
         """Record where each component runs (call again after any move)."""
+        self.host_of = np.array(host_of, dtype=np.intp)  # a copy: changes only here
         res = np.arange(N_RESOURCES, dtype=np.intp)
         self._cell = (host_of[:, None] * N_RESOURCES + res).ravel()
         self._block_cells.clear()

@@ -78,6 +78,8 @@ class CostModel:
     def __init__(self, prices: PriceConfig) -> None:
         self.prices = prices
         self._per_unit_s = prices.per_unit_s()
+        self.per_unit_s = self._per_unit_s
+        """``(4,)`` price per resource unit per second, cu (read only)."""
         self._tiled = self._per_unit_s
 
     def allocation_rate(self, allocation: NDArray[np.float64]) -> float:

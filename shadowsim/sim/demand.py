@@ -39,6 +39,8 @@ class DemandFeed:
         demand = workload.demand
         if demand.dtype != np.float64 or demand.strides[-1] != demand.itemsize:
             demand = np.ascontiguousarray(demand, dtype=np.float64)
+        self._demand = demand
+        self._shares = np.ascontiguousarray(layout.shares, dtype=np.float64)
         # one 4-float record per (app, tick); a view, also of a windowed workload
         self._records = demand.view(np.dtype((np.void, 8 * demand.shape[-1])))[..., 0]
 

@@ -13,12 +13,20 @@ migration away from it is refused. Failures are disabled by default.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
+import simpy
 from numpy.typing import NDArray
 
 from shadowsim.errors import ConfigError
 from shadowsim.sim.checks import check_non_negative, check_positive
+from shadowsim.sim.moves import EventKind, SimEvent
+from shadowsim.sim.outages import Outage
+
+if TYPE_CHECKING:
+    from shadowsim.sim.simulator import Simulator
 
 _S_PER_H = 3600.0
 
@@ -69,3 +77,44 @@ class FaultSampler:
         """A uniformly drawn up host."""
         up = np.flatnonzero(host_up)
         return int(up[self.rng.integers(up.size)])
+
+
+class FaultProcess:
+    """The SimPy process that fails and repairs the hosts of a :class:`Simulator`.
+
+    Args:
+        sim: The simulator whose hosts fail.
+        sampler: Draws the failure times and hosts.
+    """
+
+    def __init__(self, sim: Simulator, sampler: FaultSampler) -> None:
+        self.sim = sim
+        self.sampler = sampler
+
+    def run(self) -> simpy.events.ProcessGenerator:
+        """Fail a host after each drawn delay; schedule its repair."""
+        sim = self.sim
+        repair_s = self.sampler.config.repair_s
+        while True:
+            n_up = int(sim.host_up.sum())
+            if n_up == 0:
+                yield sim.env.timeout(repair_s)
+                continue
+            yield sim.env.timeout(self.sampler.next_delay_s(n_up))
+            host = self.sampler.pick_host(sim.host_up)
+            sim.sync_now()
+            sim.host_up[host] = False
+            sim.pool.fail_host(host)
+            sim.moves.abort_touching(host)
+            now = sim.env.now
+            sim.outages.add(Outage(now, now + repair_s, 0.0, host=host))
+            sim.log(SimEvent(now, EventKind.HOST_FAILED, host=host))
+            sim.at(repair_s, partial(self._repair, host))
+            sim.reconcile_pool()
+
+    def _repair(self, host: int) -> None:
+        sim = self.sim
+        sim.sync_now()
+        sim.host_up[host] = True
+        sim.log(SimEvent(sim.env.now, EventKind.HOST_REPAIRED, host=host))
+        sim.reconcile_if_short()

@@ -34,6 +34,10 @@ class IntervalSums:
         pool_cost: Spare-pool holding cost, cu.
         migration_cost: Migration and shift cost, cu.
         migrations: Migrations and shifts started.
+        packed: When the arrays are views of two buffers (as made by :meth:`zeros`): the
+            ``(4, C, 4)`` buffer of demand, served, throttled and dropped, and the
+            ``(3, A)`` buffer of response_s, lost_throughput and one scratch row; lets a
+            compiled kernel take them as two arguments. None otherwise.
     """
 
     demand: NDArray[np.float64]
@@ -48,19 +52,22 @@ class IntervalSums:
     pool_cost: float = 0.0
     migration_cost: float = 0.0
     migrations: int = 0
+    packed: tuple[NDArray[np.float64], NDArray[np.float64]] | None = field(default=None, repr=False)
 
     @classmethod
     def zeros(cls, n_components: int, n_apps: int) -> IntervalSums:
-        """Empty sums."""
-        shape = (n_components, N_RESOURCES)
+        """Empty sums, packed (see ``packed``)."""
+        per_resource = np.zeros((4, n_components, N_RESOURCES))
+        per_app = np.zeros((3, n_apps))
         return cls(
-            demand=np.zeros(shape),
-            served=np.zeros(shape),
-            throttled=np.zeros(shape),
-            dropped=np.zeros(shape),
-            response_s=np.zeros(n_apps),
-            lost_throughput=np.zeros(n_apps),
+            demand=per_resource[0],
+            served=per_resource[1],
+            throttled=per_resource[2],
+            dropped=per_resource[3],
+            response_s=per_app[0],
+            lost_throughput=per_app[1],
             violation_ticks=np.zeros(n_apps, dtype=np.int64),
+            packed=(per_resource, per_app),
         )
 
     @property
@@ -106,12 +113,13 @@ class Ledger:
         self._n_components = n_components
         self._n_apps = n_apps
         self.interval = IntervalSums.zeros(n_components, n_apps)
-        shape = (n_components, N_RESOURCES)
+        self.totals_packed = np.zeros((4, n_components, N_RESOURCES))
+        """``(4, C, 4)``: the totals' demand, served, throttled and dropped (views of it)."""
         self.totals = Totals(
-            demand=np.zeros(shape),
-            served=np.zeros(shape),
-            throttled=np.zeros(shape),
-            dropped=np.zeros(shape),
+            demand=self.totals_packed[0],
+            served=self.totals_packed[1],
+            throttled=self.totals_packed[2],
+            dropped=self.totals_packed[3],
             violation_ticks=np.zeros(n_apps, dtype=np.int64),
         )
 
@@ -124,6 +132,14 @@ class Ledger:
         tot.throttled += done.throttled
         tot.dropped += done.dropped
         tot.violation_ticks += done.violation_ticks
+        return self.swap_interval()
+
+    def swap_interval(self) -> IntervalSums:
+        """Hand out the open interval and open a fresh one, adding only its scalars (ticks,
+        migrations, costs) to the totals: the caller adds its arrays (a compiled kernel
+        does, in the order of :meth:`close_interval`)."""
+        done = self.interval
+        tot = self.totals
         tot.ticks += done.ticks
         tot.migrations += done.migrations
         tot.cost = CostBreakdown(

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,19 +123,27 @@ def first_fit_decreasing(
     return host_of
 
 
+Packer = Callable[
+    [NDArray[np.float64], NDArray[np.float64], float, int | None], NDArray[np.intp] | None
+]
+
+
 def place(
     sizes: NDArray[np.float64],
     capacity: NDArray[np.float64],
     target_utilisation: float,
     n_hosts: int | None,
+    pack: Packer = first_fit_decreasing,
 ) -> tuple[NDArray[np.intp], int]:
     """Host of each item and the number of hosts (sized or given).
+
+    ``pack`` is :func:`first_fit_decreasing` or its compiled twin (same placement).
 
     Raises:
         ConfigError: When the items do not fit in the given ``n_hosts``.
     """
     if n_hosts is None:
-        host_of = first_fit_decreasing(sizes, capacity, target_utilisation, None)
+        host_of = pack(sizes, capacity, target_utilisation, None)
         if host_of is None:
             big = np.flatnonzero((sizes > capacity + _EPS).any(axis=1))
             raise ConfigError(
@@ -144,10 +153,10 @@ def place(
             )
         return host_of, int(host_of.max()) + 1 if host_of.size else 1
     for util in (target_utilisation, 1.0):
-        host_of = first_fit_decreasing(sizes, capacity, util, n_hosts)
+        host_of = pack(sizes, capacity, util, n_hosts)
         if host_of is not None:
             return host_of, n_hosts
-    needed = first_fit_decreasing(sizes, capacity, 1.0, None)
+    needed = pack(sizes, capacity, 1.0, None)
     hint = "" if needed is None else f" (first-fit decreasing needs {int(needed.max()) + 1})"
     raise ConfigError(
         "cluster.n_hosts",

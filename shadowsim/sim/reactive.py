@@ -26,6 +26,7 @@ from shadowsim.actions import ScaleAllAction
 from shadowsim.cluster_state import ClusterState
 from shadowsim.resources import N_RESOURCES
 from shadowsim.sim.checks import check_fraction, check_int, check_non_negative, check_vector
+from shadowsim.sim.jit import Kernel, use_jit
 
 _KEY = "reactive."
 
@@ -38,11 +39,14 @@ class ReactiveConfig:
         target_utilisation: Wanted usage / allocation per resource, in (0, 1].
         tolerance: Relative deviation from the target tolerated without action (>= 0).
         stabilisation_ticks: Control ticks in the scale-down stabilisation window (>= 1).
+        kernel: The compiled rule (JIT), the numpy reference (NUMPY), or JIT when numba is
+            installed (AUTO); identical targets.
     """
 
     target_utilisation: tuple[float, ...] = (0.7, 0.8, 0.7, 0.7)
     tolerance: float = 0.1
     stabilisation_ticks: int = 3
+    kernel: Kernel = Kernel.AUTO
 
     def __post_init__(self) -> None:
         util = check_vector(_KEY + "target_utilisation", self.target_utilisation, N_RESOURCES)
@@ -51,6 +55,7 @@ class ReactiveConfig:
         object.__setattr__(self, "target_utilisation", util)
         check_non_negative(_KEY + "tolerance", self.tolerance)
         check_int(_KEY + "stabilisation_ticks", self.stabilisation_ticks, minimum=1)
+        use_jit(self.kernel, _KEY + "kernel")
 
 
 class ReactiveRule:
@@ -72,9 +77,27 @@ class ReactiveRule:
         self._ratio = np.empty((n_apps, N_RESOURCES))
         self._rec = np.empty((n_apps, N_RESOURCES))
         self._mask = np.empty((n_apps, N_RESOURCES), dtype=np.bool_)
+        self._jit = use_jit(config.kernel, _KEY + "kernel")
+        if self._jit:
+            from shadowsim.sim.fused.reactive import decide
+
+            self._fused = decide
 
     def decide(self, state: ClusterState) -> ScaleAllAction:
         """The bulk scale action for the snapshot ``state`` (a target for every entry)."""
+        if self._jit:
+            targets = np.empty(self._util.shape)
+            self._fused(
+                state.kpis.served,
+                state.pending_allocation,
+                self._util,
+                self._window,
+                self._slot,
+                self.config.tolerance,
+                targets,
+            )
+            self._slot = (self._slot + 1) % self._window.shape[0]
+            return ScaleAllAction(targets)
         usage = state.kpis.served
         current = state.pending_allocation
         ratio = np.multiply(current, self._util, out=self._ratio)

@@ -29,11 +29,13 @@ class ScaleBatch:
         targets: ``(C, 4)`` new allocations (NaN where untouched).
         mask: ``(C, 4)`` entries this batch sets.
         full: True when it sets every entry (copied without a mask: masked copies are slow).
+        boundary: The tick from which it is in force (its landing time's tick boundary).
     """
 
     targets: NDArray[np.float64]
     mask: NDArray[np.bool_]
     full: bool
+    boundary: int
 
 
 class Scaler:
@@ -46,6 +48,11 @@ class Scaler:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.inflight: list[ScaleBatch] = []
+        self.due: list[ScaleBatch] = []
+        """Batches whose landing time has come, in landing order, waiting for the ticks
+        before their boundary to be accounted (:meth:`Simulator._sync` then calls
+        :meth:`land_due`)."""
+        self._shape = (sim.workload.n_apps, N_RESOURCES)
         self._boundary_groups: list[tuple[float, tuple[int, ...]]] | None = None
 
     def landing_groups(self) -> list[tuple[float, tuple[int, ...]]]:
@@ -92,7 +99,7 @@ class Scaler:
     def scale(self, action: Action, raw: object) -> ActionResult:
         """Validate ``(A, 4)`` application targets, reserve them and schedule their landing."""
         sim = self.sim
-        shape = (sim.workload.n_apps, N_RESOURCES)
+        shape = self._shape
         if not isinstance(raw, np.ndarray) or raw.dtype != np.float64:
             try:
                 raw = np.asarray(raw, dtype=np.float64)
@@ -110,6 +117,7 @@ class Scaler:
             sim.host_of,
             sim.cells,
             sim.migrating if sim.moves.active else None,
+            reserve_into=sim.pending,
         )
         outcome = plan.outcome
         started = plan.n_accepted > 0
@@ -119,18 +127,14 @@ class Scaler:
             comp = plan.targets
             touched = plan.touched
             full = plan.n_accepted == targets.size
-            if full:
-                np.copyto(sim.pending, comp)
-            else:
-                np.copyto(sim.pending, comp, where=touched)
-            np.fmax(sim.reserve, comp, out=sim.reserve)
             sim.reserved_changed()
             for delay, resources in self.landing_groups():
                 every = len(resources) == N_RESOURCES
                 mask = touched if every else touched & self._res_mask(resources)
-                batch = ScaleBatch(comp, mask, full and every)
+                boundary = sim.tick_at(sim.env.now + delay)
+                batch = ScaleBatch(comp, mask, full and every, boundary)
                 self.inflight.append(batch)
-                land_s = sim.tick_at(sim.env.now + delay) * sim.interval_s
+                land_s = boundary * sim.interval_s
                 effective = land_s if effective is None else max(effective, land_s)
                 if delay == 0.0:
                     self.land(batch)
@@ -150,15 +154,40 @@ class Scaler:
         return mask
 
     def land(self, batch: ScaleBatch) -> None:
-        """Put a batch's allocations in force (a SimPy event handler)."""
+        """A batch's landing time has come (a SimPy event handler).
+
+        It is in force from its tick boundary: the ticks before that boundary are
+        accounted with the allocations in force before it. So it waits in :attr:`due`
+        until they are (the simulator accounts them at its next synchronisation, which
+        every state change and every snapshot starts with) and is put in force then, or
+        at once when they already are. The state anything observes is the same as if the
+        ticks were accounted and the batch put in force right now.
+        """
+        self.due.append(batch)
+        if batch.boundary <= self.sim.tick:
+            self.land_due()
+
+    def land_due(self) -> None:
+        """Put in force, in landing order, the due batches whose boundary is accounted."""
         sim = self.sim
-        sim.sync_now()
+        due = self.due
+        while due and due[0].boundary <= sim.tick:
+            batch = due.pop(0)
+            self.inflight.remove(batch)
+            rate = self.put_in_force(batch)
+            for other in self.inflight:
+                np.fmax(sim.reserve, np.where(other.mask, other.targets, np.nan), out=sim.reserve)
+            sim.allocation_changed(rate)
+
+    def put_in_force(self, batch: ScaleBatch) -> float | None:
+        """Copy a landing batch into the allocations; the reservations become them.
+
+        Returns the allocation cost rate, cu/s, when computed on the way (else None).
+        """
+        sim = self.sim
         if batch.full:
             np.copyto(sim.alloc, batch.targets)
         else:
             np.copyto(sim.alloc, batch.targets, where=batch.mask)
-        self.inflight.remove(batch)
         np.copyto(sim.reserve, sim.alloc)
-        for other in self.inflight:
-            np.fmax(sim.reserve, np.where(other.mask, other.targets, np.nan), out=sim.reserve)
-        sim.allocation_changed()
+        return None

@@ -131,6 +131,7 @@ class ScalePlanner:
         host_of: NDArray[np.intp],
         cells: NDArray[np.intp],
         migrating: NDArray[np.bool_] | None,
+        reserve_into: NDArray[np.float64] | None = None,
     ) -> ScalePlan:
         """Validate and clamp ``(A, 4)`` application targets.
 
@@ -141,6 +142,10 @@ class ScalePlanner:
             host_of: ``(C,)`` host of each component.
             cells: ``(C * 4,)`` flat ``host * 4 + resource`` index of each entry.
             migrating: ``(C,)`` True for components being moved, or None when none is.
+            reserve_into: ``(C, 4)`` pending allocations, or None. When given and some
+                entry is accepted, the plan is also reserved: the accepted component
+                targets become pending there, and ``reserve`` becomes the larger of
+                itself and them.
         """
         reasons: Counter[str] = Counter()
         flat = targets.ravel()
@@ -196,6 +201,12 @@ class ScalePlanner:
             applied=applied,
             rejected_reasons=dict(reasons),
         )
+        if reserve_into is not None and n_accepted:
+            if n_accepted == targets.size:
+                np.copyto(reserve_into, clipped)
+            else:
+                np.copyto(reserve_into, clipped, where=touched)
+            np.fmax(reserve, clipped, out=reserve)
         return ScalePlan(clipped, touched, outcome, n_accepted, n_clamped)
 
     def _accepted(

@@ -33,19 +33,15 @@ from shadowsim.resources import N_RESOURCES
 from shadowsim.sim.components import ComponentLayout
 from shadowsim.sim.config import ClusterConfig
 from shadowsim.sim.contention import ContentionResolver
-from shadowsim.sim.cost import CostModel
-from shadowsim.sim.demand import DemandFeed
-from shadowsim.sim.faults import FaultSampler
-from shadowsim.sim.kpis import KpiKernel
+from shadowsim.sim.faults import FaultProcess, FaultSampler
+from shadowsim.sim.jit import use_jit
 from shadowsim.sim.ledger import Ledger
 from shadowsim.sim.mover import Mover
 from shadowsim.sim.moves import EventKind, Move, SimEvent
-from shadowsim.sim.outages import Outage, Outages
+from shadowsim.sim.outages import Outages
+from shadowsim.sim.parts import sim_parts
 from shadowsim.sim.placement import initial_allocation, place
 from shadowsim.sim.pool import Provision, SparePool
-from shadowsim.sim.scaler import Scaler
-from shadowsim.sim.scaling import ScalePlanner
-from shadowsim.sim.snapshot import SnapshotBuilder
 from shadowsim.workloads.workload import Priority, Workload
 
 _TIME_EPS = 1e-9
@@ -67,7 +63,10 @@ class Simulator:
         self.workload = workload
         self.config = cfg
         self.interval_s = float(workload.interval_s)
+        self._n_ticks = workload.n_ticks
         self.rng = np.random.default_rng(cfg.seed)
+        self.jit = use_jit(cfg.kernel, "cluster.kernel")
+        parts = sim_parts(self.jit)
         layout = ComponentLayout.build(
             workload.priority, cfg.components_per_app, cfg.component_shares
         )
@@ -93,7 +92,9 @@ class Simulator:
         spare_items = held[spare_states]
         placed_spares = spare_items.any(axis=1)
         items = np.concatenate([alloc, spare_items[placed_spares]])
-        item_host, n_hosts = place(items, limit_one, cfg.target_utilisation, cfg.n_hosts)
+        item_host, n_hosts = place(
+            items, limit_one, cfg.target_utilisation, cfg.n_hosts, parts.pack
+        )
         n_comp = layout.n_components
         self.host_capacity = np.tile(cap, (n_hosts, 1))
         self.host_capacity.setflags(write=False)
@@ -133,40 +134,40 @@ class Simulator:
         self.pool.add_ready(
             spare_states[~placed_spares], self.host_limit - comp_reserved, self.host_capacity
         )
-        self.cost = CostModel(cfg.prices)
+        self.cost = parts.cost(cfg.prices)
         self.contention = ContentionResolver(
             self.host_capacity, priority[layout.component_app], len(Priority)
         )
         self.contention.set_hosts(self.host_of)
-        self.kernel = KpiKernel(
+        self.kernel = parts.kernel(
             cfg.queue,
             layout,
             self.interval_s,
             workload.sla_response_s,
             workload.sla_max_error_rate,
             self.contention,
-            max_block=min(cfg.max_block_ticks, workload.n_ticks),
+            min(cfg.max_block_ticks, workload.n_ticks),  # max_block
         )
         self.ledger = Ledger(n_comp, workload.n_apps)
         self.outages = Outages(self.interval_s, n_comp)
-        self.feed = DemandFeed(workload, layout, self.kernel.max_block)
-        self.planner = ScalePlanner(layout, low, high, n_hosts)
+        self.feed = parts.feed(workload, layout, self.kernel.max_block)
+        self.planner = parts.planner(layout, low, high, n_hosts)
         self.env = simpy.Environment()
         self._tick = 0
         self._control = 0
         self._alloc_rate = 0.0
+        self._known_rate: float | None = None
         self._pool_rate = 0.0
         self._overcommitted = bool(max(cfg.overcommit) > 1.0)
         self._refresh_allocation()
         self.moves = Mover(self)
-        self.scaler = Scaler(self)
-        self.snapshots = SnapshotBuilder(self)
+        self.scaler = parts.scaler(self)
+        self.snapshots = parts.snapshots(self)
         self._pool_short = False
         self.reconcile_pool()
         self._state = self.snapshots.initial()
         if cfg.faults.enabled:
-            self._faults = FaultSampler(cfg.faults, self.rng)
-            self.env.process(self._fault_loop())
+            self.env.process(FaultProcess(self, FaultSampler(cfg.faults, self.rng)).run())
 
     # ------------------------------------------------------------------ protocol
     @property
@@ -182,7 +183,7 @@ class Simulator:
     @property
     def done(self) -> bool:
         """True once every workload tick has been accounted."""
-        return self._tick >= self.workload.n_ticks
+        return self._tick >= self._n_ticks
 
     @property
     def tick(self) -> int:
@@ -210,11 +211,10 @@ class Simulator:
                 "to replay it again"
             )
         self._control += 1
-        target = min(self._control * self.config.control_every_ticks, self.workload.n_ticks)
+        target = min(self._control * self.config.control_every_ticks, self._n_ticks)
         self.env.run(until=target * self.interval_s)
         self._sync(target)
-        if self._pool_short:
-            self.reconcile_pool()
+        self.reconcile_if_short()
         self._state = self.snapshots.build()
         return self._state
 
@@ -256,10 +256,26 @@ class Simulator:
         event.callbacks.append(lambda _event: handler())
 
     def _sync(self, until_tick: int) -> None:
-        """Account every tick before ``until_tick`` with the state as it is now."""
-        until_tick = min(until_tick, self.workload.n_ticks)
+        """Account every tick before ``until_tick``, putting due scaling in force on the way.
+
+        Scaling whose landing time has come is in force from its tick boundary
+        (:meth:`Scaler.land <shadowsim.sim.scaler.Scaler.land>`): the ticks before it are
+        accounted first, with the state as it is now.
+        """
+        until_tick = min(until_tick, self._n_ticks)
+        due = self.scaler.due
+        while True:
+            stop = until_tick if not due else min(until_tick, due[0].boundary)
+            if self._tick < stop:
+                self._account(stop)
+            if not due or due[0].boundary > self._tick:
+                return
+            self.scaler.land_due()
+
+    def _account(self, until_tick: int) -> None:
+        """Account the ticks before ``until_tick`` with the state as it is now."""
         sums = self.ledger.interval
-        if self._alloc_dirty and self._tick < until_tick:
+        if self._alloc_dirty:
             self._refresh_allocation()
         while self._tick < until_tick:
             n = min(until_tick - self._tick, self.kernel.max_block)
@@ -277,14 +293,20 @@ class Simulator:
         self._sync(self.tick_at(self.env.now))
 
     # ------------------------------------------------------------------ derived state
-    def allocation_changed(self) -> None:
-        """Mark what depends on the allocation stale (refreshed before the next block)."""
+    def allocation_changed(self, rate: float | None = None) -> None:
+        """Mark what depends on the allocation stale (refreshed before the next block).
+
+        Args:
+            rate: The new allocation's cost rate, cu/s, when the caller computed it.
+        """
         self._alloc_dirty = True
         self._reserved_cache = None
+        self._known_rate = rate
 
     def _refresh_allocation(self) -> None:
         self.kernel.set_allocation(self.alloc, check_contention=self._overcommitted)
-        self._alloc_rate = self.cost.allocation_rate(self.alloc)
+        rate = self._known_rate
+        self._alloc_rate = self.cost.allocation_rate(self.alloc) if rate is None else rate
         self._alloc_dirty = False
 
     def hosts_changed(self) -> None:
@@ -304,13 +326,25 @@ class Simulator:
             total = np.bincount(
                 self.cells, weights=self.reserve.ravel(), minlength=self.host_limit.size
             ).reshape(self.host_limit.shape)
-            if self._held_cache is None:
-                self._held_cache = self.pool.held_by_host()
-            total += self._held_cache
+            total += self.held_by_host()
             for move in self.moves.active:
                 total[move.destination] += move.reserved
             self._reserved_cache = total
         return self._reserved_cache
+
+    def held_by_host(self) -> NDArray[np.float64]:
+        """``(H, 4)`` capacity held by spares per host (cached until the pool changes)."""
+        if self._held_cache is None:
+            self._held_cache = self.pool.held_by_host()
+        return self._held_cache
+
+    def adopt_host_reserved(self, reserved: NDArray[np.float64]) -> None:
+        """Take ``(H, 4)`` reservations of components and spares computed elsewhere (by a
+        compiled snapshot, in :meth:`host_reserved`'s order), add the moves in flight and
+        keep them as :meth:`host_reserved`."""
+        for move in self.moves.active:
+            reserved[move.destination] += move.reserved
+        self._reserved_cache = reserved
 
     def room(self) -> NDArray[np.float64]:
         """``(H, 4)`` room left per host: capacity x overcommit minus reservations."""
@@ -355,6 +389,11 @@ class Simulator:
         self._pool_changed()
         return done.unplaced
 
+    def reconcile_if_short(self) -> None:
+        """Try again to place the spares that found no room last time, if any."""
+        if self._pool_short:
+            self.reconcile_pool()
+
     def _spares_ready(self, batch: Provision) -> None:
         self.sync_now()
         if batch in self.pool.provisioning:
@@ -369,33 +408,6 @@ class Simulator:
         self._held_cache = None
         self._reserved_cache = None
         self.snapshots.pool_changed()
-
-    # ------------------------------------------------------------------ faults
-    def _fault_loop(self) -> simpy.events.ProcessGenerator:
-        repair_s = self.config.faults.repair_s
-        while True:
-            n_up = int(self.host_up.sum())
-            if n_up == 0:
-                yield self.env.timeout(repair_s)
-                continue
-            yield self.env.timeout(self._faults.next_delay_s(n_up))
-            host = self._faults.pick_host(self.host_up)
-            self.sync_now()
-            self.host_up[host] = False
-            self.pool.fail_host(host)
-            self.moves.abort_touching(host)
-            now = self.env.now
-            self.outages.add(Outage(now, now + repair_s, 0.0, host=host))
-            self.log(SimEvent(now, EventKind.HOST_FAILED, host=host))
-            self.at(repair_s, partial(self._repair, host))
-            self.reconcile_pool()
-
-    def _repair(self, host: int) -> None:
-        self.sync_now()
-        self.host_up[host] = True
-        self.log(SimEvent(self.env.now, EventKind.HOST_REPAIRED, host=host))
-        if self._pool_short:
-            self.reconcile_pool()
 
     def moving(self) -> list[Move]:
         """Moves in flight."""

@@ -142,10 +142,12 @@ class SnapshotBuilder:
         kpis: AppKpis,
         cost: CostBreakdown,
         migrations: int,
+        allocation: NDArray[np.float64] | None = None,
+        pending: NDArray[np.float64] | None = None,
     ) -> ClusterState:
         sim = self.sim
-        allocation = sim.alloc.copy()
-        pending = sim.pending.copy()
+        allocation = sim.alloc.copy() if allocation is None else allocation
+        pending = sim.pending.copy() if pending is None else pending
         reserved = sim.host_reserved()
         reserved.setflags(write=False)
         if self._placement is None:

@@ -1,0 +1,191 @@
+"""The fused snapshot: closing an interval and building its report in one compiled pass.
+
+:class:`FusedSnapshotBuilder` does what :meth:`SnapshotBuilder.build
+<shadowsim.sim.snapshot.SnapshotBuilder.build>` does with some twenty numpy calls (adding
+the interval to the totals, turning sums into means, host usage and reservations,
+application totals, throughput, error rate, SLA flags, copies of the allocations) in one
+call, with the same arithmetic in the same order, so the snapshots are identical. When a
+component changed host during the interval (host usage is then split between hosts) it
+defers to the reference.
+
+Importing this module imports numba (see :mod:`shadowsim.sim.jit`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from shadowsim.cluster_state import AppKpis, ClusterState
+from shadowsim.resources import N_RESOURCES
+from shadowsim.sim.jit import njit
+from shadowsim.sim.snapshot import SnapshotBuilder
+
+if TYPE_CHECKING:
+    from shadowsim.sim.simulator import Simulator
+
+_TINY = 1e-300  # as in shadowsim.sim.snapshot
+
+
+@njit
+def _close(  # pragma: no cover - compiled
+    per_resource: NDArray[np.float64],
+    per_app: NDArray[np.float64],
+    violations: NDArray[np.int64],
+    ticks: int,
+    totals: NDArray[np.float64],
+    total_violations: NDArray[np.int64],
+    host_of: NDArray[np.intp],
+    allocation: NDArray[np.float64],
+    pending: NDArray[np.float64],
+    reserve: NDArray[np.float64],
+    held: NDArray[np.float64],
+    inv_rate: float,
+    out: NDArray[np.float64],
+    violated: NDArray[np.bool_],
+) -> None:
+    """Close an interval; see :class:`FusedSnapshotBuilder` for the layout of ``out``."""
+    n_comp = per_resource.shape[1]
+    n_apps = per_app.shape[1]
+    k = n_comp // n_apps
+    n_hosts = held.shape[0]
+    cells = n_hosts * 4
+    size = n_comp * 4
+    sums = per_resource.reshape(4 * size)
+    flat_totals = totals.reshape(4 * size)
+    for i in range(4 * size):
+        flat_totals[i] += sums[i]
+    for a in range(n_apps):
+        total_violations[a] += violations[a]
+        violated[a] = violations[a] > 0
+    if ticks > 1:
+        scale = 1.0 / ticks
+        for i in range(4 * size):
+            sums[i] *= scale
+        for a in range(n_apps):
+            per_app[0, a] *= scale
+            per_app[1, a] *= scale
+    out[: 2 * cells] = 0.0
+    for c in range(n_comp):
+        base = host_of[c] * 4
+        for r in range(4):
+            out[base + r] += per_resource[1, c, r]
+            out[cells + base + r] += reserve[c, r]
+    for h in range(n_hosts):
+        for r in range(4):
+            out[cells + h * 4 + r] += held[h, r]
+    at = 2 * cells
+    out[at : at + size] = allocation.reshape(size)
+    out[at + size : at + 2 * size] = pending.reshape(size)
+    at += 2 * size
+    throughput = at
+    error = at + n_apps
+    apps = at + 2 * n_apps
+    for a in range(n_apps):
+        if k == 1:
+            demand_cpu = per_resource[0, a, 0]
+        else:
+            for i in range(4):
+                for r in range(4):
+                    total = per_resource[i, a * k, r]
+                    for j in range(1, k):
+                        total += per_resource[i, a * k + j, r]
+                    out[apps + (i * n_apps + a) * 4 + r] = total
+            demand_cpu = out[apps + a * 4]
+        arrivals = demand_cpu * inv_rate
+        lost = per_app[1, a]
+        served = arrivals - lost
+        out[throughput + a] = served if served >= 0.0 or served != served else 0.0
+        rate = lost / (arrivals if arrivals >= _TINY or arrivals != arrivals else _TINY)
+        out[error + a] = rate if rate <= 1.0 or rate != rate else 1.0
+
+
+class FusedSnapshotBuilder(SnapshotBuilder):
+    """A :class:`~shadowsim.sim.snapshot.SnapshotBuilder` whose :meth:`build` is compiled.
+
+    Each snapshot's new arrays are views of one buffer: host usage ``(H, 4)``, host
+    reservations ``(H, 4)`` (components and spares; moves in flight are added after),
+    allocation and pending allocation ``(C, 4)``, throughput and error rate ``(A,)``, and
+    with several components per application the application totals ``(4, A, 4)``.
+
+    Args:
+        sim: The simulator observed.
+    """
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(sim)
+        n_hosts = sim.host_limit.shape[0]
+        n_comp, n_apps = sim.layout.n_components, sim.workload.n_apps
+        self._cells = n_hosts * N_RESOURCES
+        self._apps_at = 2 * self._cells + 2 * n_comp * N_RESOURCES + 2 * n_apps
+        app_part = 0 if sim.layout.per_app == 1 else 4 * n_apps * N_RESOURCES
+        self._size = self._apps_at + app_part
+        self._inv_rate = 1.0 / sim.config.queue.request_cpu_s
+
+    def build(self) -> ClusterState:
+        """Close the ledger's interval and report it."""
+        sim = self.sim
+        ledger = sim.ledger
+        packed = ledger.interval.packed
+        if self._flushed is not None or packed is None:
+            return super().build()
+        sums = ledger.swap_interval()
+        per_resource, per_app = packed
+        n_comp, n_apps = sim.layout.n_components, sim.workload.n_apps
+        n_hosts = sim.host_limit.shape[0]
+        out = np.empty(self._size)
+        violated = np.empty(n_apps, dtype=np.bool_)
+        _close(
+            per_resource,
+            per_app,
+            sums.violation_ticks,
+            sums.ticks,
+            ledger.totals_packed,
+            ledger.totals.violation_ticks,
+            sim.host_of,
+            sim.alloc,
+            sim.pending,
+            sim.reserve,
+            sim.held_by_host(),
+            self._inv_rate,
+            out,
+            violated,
+        )
+        cells = self._cells
+        shape_h = (n_hosts, N_RESOURCES)
+        shape_c = (n_comp, N_RESOURCES)
+        host_used = out[:cells].reshape(shape_h)
+        sim.adopt_host_reserved(out[cells : 2 * cells].reshape(shape_h))
+        at = 2 * cells
+        allocation = out[at : at + n_comp * N_RESOURCES].reshape(shape_c)
+        at += n_comp * N_RESOURCES
+        pending = out[at : at + n_comp * N_RESOURCES].reshape(shape_c)
+        at += n_comp * N_RESOURCES
+        demand, served = per_resource[0], per_resource[1]
+        if sim.layout.per_app == 1:
+            apps = per_resource
+        else:
+            apps = out[self._apps_at :].reshape(4, n_apps, N_RESOURCES)
+        kpis = AppKpis(
+            demand=apps[0],
+            served=apps[1],
+            throttled=apps[2],
+            dropped=apps[3],
+            response_time_s=per_app[0],
+            throughput_rps=out[at : at + n_apps],
+            error_rate=out[at + n_apps : at + 2 * n_apps],
+            sla_violated=violated,
+        )
+        return self._state(
+            sim.tick - 1,
+            demand,
+            served,
+            host_used,
+            kpis,
+            sums.cost,
+            sums.migrations,
+            allocation=allocation,
+            pending=pending,
+        )
