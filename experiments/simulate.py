@@ -35,7 +35,7 @@ from shadowsim.sim.config import ClusterConfig
 from shadowsim.workloads.loading import load_workload
 from shadowsim.workloads.workload import Workload
 from shadowsim_envs.env_config import EnvConfig
-from shadowsim_policies.evaluation import SeedResult, evaluate, mean_metrics
+from shadowsim_policies.evaluation import SeedResult, evaluate, fit_to_workload, mean_metrics
 from shadowsim_policies.oracle import OraclePolicy
 
 register_configs()
@@ -129,6 +129,10 @@ def main(cfg: DictConfig) -> None:
         f"of {workload.interval_s:g} s"
     )
     print("repairs:", workload.repairs.summary().replace("\n", "; "))
+    fitted = fit_to_workload(workload.n_ticks, workload.interval_s, base, cluster, shadow_config)
+    base, cluster, shadow_config = fitted.env, fitted.cluster, fitted.shadow
+    for note in fitted.notes:
+        print(f"short workload: {note}")
 
     root = Path(get_original_cwd()) / str(cfg.tracking_root)
     root.mkdir(parents=True, exist_ok=True)
