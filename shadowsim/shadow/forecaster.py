@@ -114,6 +114,11 @@ class Forecaster(ABC):
             out[:, i] = self.predict(demand[:, :t], horizon, start_s=start_s)
         return out
 
+    @property
+    def min_history(self) -> int:
+        """Fewest ticks of history :meth:`fit` and :meth:`predict` need (1 unless overridden)."""
+        return 1
+
     def update(self, history: NDArray[np.float64], *, start_s: float = 0.0) -> Forecaster:
         """Adapt online to new data (default: refit on ``history``); returns self."""
         return self.fit(history, start_s=start_s)
