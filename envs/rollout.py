@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from shadowsim.errors import ShadowSimError
 from shadowsim.metrics.accumulator import MetricsAccumulator
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
+from shadowsim.metrics.served_allocation import ServedAllocation
 from shadowsim_envs.cluster_env import ClusterEnv
 
 RECORD_KEYS: tuple[str, ...] = (
@@ -103,7 +104,12 @@ def run_episode(
         )
     observation, _ = env.reset(seed=seed)
     start_tick = inner.start_tick
-    accumulator = MetricsAccumulator(inner.engine.spec, component_map=inner.engine.components)
+    accumulator = MetricsAccumulator(
+        inner.engine.spec,
+        component_map=inner.engine.components,
+        serving=ServedAllocation.for_latency(inner.cluster.scaling.latency_s, inner.interval_s),
+        initial=inner.last_state,
+    )
     rows: list[tuple[float, ...]] = []
     guardrails: Counter[str] = Counter()
     rejections: list[str] = []

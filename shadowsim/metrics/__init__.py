@@ -2,5 +2,6 @@
 
 from shadowsim.metrics.accumulator import MetricsAccumulator, compute_metrics
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
+from shadowsim.metrics.served_allocation import ServedAllocation
 
-__all__ = ["EpisodeMetrics", "MetricsAccumulator", "compute_metrics"]
+__all__ = ["EpisodeMetrics", "MetricsAccumulator", "ServedAllocation", "compute_metrics"]

@@ -11,6 +11,7 @@ from shadowsim.cluster_state import ClusterSpec, ClusterState
 from shadowsim.engine.component_map import ComponentMap
 from shadowsim.errors import ShadowSimError
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
+from shadowsim.metrics.served_allocation import ServedAllocation
 from shadowsim.resources import N_RESOURCES
 from shadowsim.workloads.workload import Priority
 
@@ -21,20 +22,42 @@ UNSERVED_TOLERANCE = 1e-6
 class MetricsAccumulator:
     """Adds up one :class:`ClusterState` per tick; :meth:`result` gives the metrics.
 
+    Usage of each tick is paired with the allocation that served it (see
+    :mod:`shadowsim.metrics.served_allocation`), not with the allocation a snapshot reports
+    for the tick after.
+
     Args:
         spec: The cluster's static description.
         component_map: Shared component/application conversions (one is made if None).
+        serving: Which snapshot's allocation served each tick; None = each snapshot's own
+            (a backend whose changes are in force when applied). For the simulator use
+            ``ServedAllocation.for_latency(cluster.scaling.latency_s, interval_s)``.
+        initial: The snapshot before the first tick to account (needed by ``serving`` when
+            changes are reported one tick early); :meth:`reset` takes it for later episodes.
     """
 
-    def __init__(self, spec: ClusterSpec, *, component_map: ComponentMap | None = None) -> None:
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        *,
+        component_map: ComponentMap | None = None,
+        serving: ServedAllocation | None = None,
+        initial: ClusterState | None = None,
+    ) -> None:
         self.spec = spec
         self.components = component_map or ComponentMap(spec)
+        self.serving = serving if serving is not None else ServedAllocation.as_reported()
         self._high = np.asarray(spec.priority) == Priority.HIGH
         self._n_high = int(self._high.sum())
-        self.reset()
+        self.reset(initial)
 
-    def reset(self) -> None:
-        """Start a new episode."""
+    def reset(self, initial: ClusterState | None = None) -> None:
+        """Start a new episode.
+
+        Args:
+            initial: The snapshot before the episode's first tick (see the class doc).
+        """
+        self.serving.start(initial)
         self.n_ticks = 0
         self._cost = np.zeros(3)
         self._allocated = np.zeros(N_RESOURCES)
@@ -48,10 +71,12 @@ class MetricsAccumulator:
         self._response: list[NDArray[np.float64]] = []
 
     def add(self, state: ClusterState) -> None:
-        """Account one tick."""
-        cm = self.components
-        allocation, _ = cm.app_allocation(state)
-        self._allocated += allocation.sum(axis=0)
+        """Account one tick (or control interval): its usage and the allocation that served it.
+
+        Raises:
+            ShadowSimError: The allocation that served it is unknown (see ``initial``).
+        """
+        self._allocated += self.serving.served(state).sum(axis=0)
         self._used += state.usage.sum(axis=0)
         kpis = state.kpis
         unserved = kpis.demand - kpis.served
@@ -106,14 +131,23 @@ class MetricsAccumulator:
         )
 
 
-def compute_metrics(states: Iterable[ClusterState], spec: ClusterSpec) -> EpisodeMetrics:
+def compute_metrics(
+    states: Iterable[ClusterState],
+    spec: ClusterSpec,
+    *,
+    serving: ServedAllocation | None = None,
+    initial: ClusterState | None = None,
+) -> EpisodeMetrics:
     """The :class:`EpisodeMetrics` of a sequence of per-tick states.
 
     Args:
         states: One snapshot per accounted tick, in order.
         spec: The cluster's static description.
+        serving: Which snapshot's allocation served each tick (see
+            :class:`MetricsAccumulator`); None = each snapshot's own.
+        initial: The snapshot before the first of ``states``.
     """
-    acc = MetricsAccumulator(spec)
+    acc = MetricsAccumulator(spec, serving=serving, initial=initial)
     for state in states:
         acc.add(state)
     return acc.result()

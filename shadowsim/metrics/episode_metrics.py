@@ -1,7 +1,8 @@
 """The evaluation metrics every policy comparison uses, and regret against the oracle.
 
-Definitions (A applications, T ticks, allocation in force at the end of each tick, usage =
-served demand, all per application = summed over its components):
+Definitions (A applications, T ticks, usage = served demand, allocation = the allocation
+that served each tick's usage (:mod:`shadowsim.metrics.served_allocation`: not the one a
+snapshot reports for the tick after), all per application = summed over its components):
 
 - ``cost``: total cost over the episode, cu (allocation + pool + migration), with the three
   parts also reported; ``pool_holding_cost`` is the pool part.
