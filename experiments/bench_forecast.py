@@ -4,6 +4,7 @@
     python -m experiments.bench_forecast workload=bitbrains \\
         workload.path=../shared/traces/bitbrains_rnd/2013-8
     python -m experiments.bench_forecast compare_sharing=true   # + one LSTM per application
+    python -m experiments.bench_forecast latency_only=true      # only the inference latency
 
 Every forecaster trains on the first part of each series and forecasts from every tick of the
 last ``test`` span (a week) from the history before it; the LSTM trains one model per horizon
@@ -11,7 +12,10 @@ last ``test`` span (a week) from the history before it; the LSTM trains one mode
 steps 1..horizon, in each resource's unit; P90 coverage is the share of actual demand at or
 below the P90. Ticks where an application was not active are not scored. The batched
 inference latency is one ``predict`` of the target-horizon LSTM for ``inference_apps``
-applications on ``threads`` CPU threads.
+applications on ``threads`` CPU threads (median of ``inference_repeats`` calls; the minimum
+is printed too, since other processes on the machine inflate the median). With
+``latency_only`` the LSTM is fitted briefly (one small epoch: latency does not depend on the
+weights) and only the latency is measured.
 
 Prints a rich table, the issue's target checks, and as the LAST line one JSON object
 ``{forecaster: {resource: {horizon: {mae, rmse, p90_coverage, train_s}}},
@@ -23,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from dataclasses import replace
 from typing import Any
 
 import hydra
@@ -32,16 +37,18 @@ from rich.console import Console
 from rich.table import Table
 
 from shadowsim.config_store import register_configs
+from shadowsim.errors import ConfigError
 from shadowsim.resources import Resource
 from shadowsim.shadow.evaluation import (
     BenchmarkResult,
-    inference_ms,
+    inference_times_ms,
     per_app_benchmark,
     run_forecast_benchmark,
 )
 from shadowsim.shadow.forecasters.configs import ForecasterConfig, forecaster_config_from_node
-from shadowsim.shadow.forecasters.lstm import LSTMForecaster
+from shadowsim.shadow.forecasters.lstm import LSTMConfig, LSTMForecaster
 from shadowsim.workloads.loading import load_workload
+from shadowsim.workloads.workload import Workload
 
 register_configs()
 log = logging.getLogger(__name__)
@@ -94,6 +101,20 @@ def target_checks(
     return checks
 
 
+def _latency(lstm: Any, workload: Workload, cfg: DictConfig, console: Console) -> float:
+    """Median batched-inference time of ``lstm`` for ``cfg.inference_apps`` applications, ms."""
+    n = int(cfg.inference_apps)
+    big = lstm.tiled(n)
+    reps = -(-n // workload.n_apps)
+    hist = np.tile(workload.demand[:, -lstm.min_history :], (reps, 1, 1))[:n]
+    times = inference_times_ms(big, hist, lstm.spec.horizon, repeats=int(cfg.inference_repeats))
+    console.print(
+        f"batched inference, {n} apps, {int(cfg.threads)} thread(s): median {np.median(times):.1f}"
+        f" ms, min {times.min():.1f} ms, max {times.max():.1f} ms over {len(times)} calls"
+    )
+    return float(np.median(times))
+
+
 @hydra.main(config_path="../conf", config_name="bench_forecast", version_base=None)
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
@@ -112,6 +133,18 @@ def main(cfg: DictConfig) -> None:
         f"{workload.interval_s:g} s; test span {cfg.test}; forecasters {', '.join(configs)}"
     )
 
+    target = str(cfg.target_horizon)
+    if bool(cfg.latency_only):
+        base = configs.get("lstm")
+        if not isinstance(base, LSTMConfig):
+            raise ConfigError("forecasters.lstm", "latency_only needs the LSTM config there")
+        brief = replace(base.train, epochs=1, samples_per_epoch=512, max_val_samples=512)
+        quick = replace(base, train=brief).with_horizon(target).build(workload.interval_s)
+        quick.fit(workload.demand, start_s=workload.start_time_s)
+        latency = _latency(quick, workload, cfg, console)
+        print(json.dumps({"inference_ms_1000_apps": round(latency, 3)}))
+        return
+
     def done(name: str, h: str, summary: dict[str, Any]) -> None:
         maes = ", ".join(f"{r} {v['mae']:.4g}" for r, v in summary.items())
         console.print(f"  {name} @ {h}: MAE {maes}")
@@ -126,15 +159,10 @@ def main(cfg: DictConfig) -> None:
         mask=workload.active,
         on_done=done,
     )
-    latency = math.nan
-    target = str(cfg.target_horizon)
-    lstm = result.models.get("lstm", {}).get(target)
-    if isinstance(lstm, LSTMForecaster):
-        n = int(cfg.inference_apps)
-        big = lstm.tiled(n)
-        reps = -(-n // workload.n_apps)
-        hist = np.tile(workload.demand[:, -lstm.min_history :], (reps, 1, 1))[:n]
-        latency = inference_ms(big, hist, lstm.spec.horizon, repeats=int(cfg.inference_repeats))
+    model = result.models.get("lstm", {}).get(target)
+    latency = (
+        _latency(model, workload, cfg, console) if isinstance(model, LSTMForecaster) else math.nan
+    )
     for table in _tables(result, horizons):
         console.print(table)
     out: dict[str, Any] = {

@@ -26,21 +26,17 @@ from shadowsim.actions import (
 )
 from shadowsim.backend import ClusterBackend
 from shadowsim.cluster_state import ClusterState
-from shadowsim.engine.action_codec import ActionCodec
-from shadowsim.engine.component_map import ComponentMap
 from shadowsim.engine.demand_window import DemandWindow
 from shadowsim.engine.engine_config import EngineConfig
-from shadowsim.engine.forecast_error import ForecastErrorTracker
+from shadowsim.engine.engine_parts import engine_parts
 from shadowsim.engine.forecasts import ForecastProvider
-from shadowsim.engine.guardrails import GuardrailReport, Guardrails
+from shadowsim.engine.guardrails import GuardrailReport
 from shadowsim.engine.observation import (
-    ObservationBuilder,
     check_quantiles_match,
     reference_sizes,
 )
 from shadowsim.engine.pool_sizing import PoolSizer
 from shadowsim.engine.reward import Reward, RewardTerms
-from shadowsim.engine.shifting import ShiftPlanner
 from shadowsim.errors import ConfigError, ShadowSimError
 from shadowsim.resources import N_RESOURCES
 from shadowsim.workloads.workload import Priority
@@ -132,18 +128,19 @@ class AllocationEngine:
             )
         self.origin_tick = int(origin_tick)
         self.max_steps = int(max_steps)
-        self.components = ComponentMap(spec)
-        self.codec = ActionCodec(spec, cfg.action, component_map=self.components)
-        self.builder = ObservationBuilder(
+        parts = engine_parts(cfg.jit)
+        self.components = parts.component_map(spec)
+        self.codec = parts.codec(spec, cfg.action, component_map=self.components)
+        self.builder = parts.builder(
             spec, cfg.observation, component_map=self.components, time_origin_s=time_origin_s
         )
-        self.guardrails = Guardrails(spec, cfg.guardrails, component_map=self.components)
+        self.guardrails = parts.guardrails(spec, cfg.guardrails, component_map=self.components)
         self.reward = Reward(spec, cfg.reward)
         self.pool_sizer = PoolSizer(spec, cfg.pool, cfg.reward.priority_weights)
-        self.shift_planner = ShiftPlanner(spec, cfg.shifting, component_map=self.components)
+        self.shift_planner = parts.shift_planner(spec, cfg.shifting, component_map=self.components)
         self.ref = reference_sizes(self.history, cfg.observation)
         floor = np.asarray(cfg.observation.ref_floor)
-        self.tracker = ForecastErrorTracker(spec.n_apps, cfg.error_halflife_ticks, floor)
+        self.tracker = parts.tracker(spec.n_apps, cfg.error_halflife_ticks, floor)
         self.window = DemandWindow(spec.n_apps, cfg.observation.window)
         self._median = cfg.observation.median_index
         self._high = np.asarray(spec.priority) == Priority.HIGH
@@ -197,12 +194,9 @@ class AllocationEngine:
         state = self.state
         decision = self.codec.decode(action, state, self.ref)
         report = self.guardrails.apply(decision.targets, state, self.ref)
-        _, pending = self.components.app_allocation(state)
-        targets = report.targets
-        changed = targets != pending
         actions: list[Action] = []
-        if changed.any():  # unchanged entries are sent as NaN ("hold")
-            actions.append(ScaleAllAction(targets=np.where(changed, targets, np.nan)))
+        if report.changes is not None:  # unchanged entries are sent as NaN ("hold")
+            actions.append(ScaleAllAction(targets=report.changes))
         pool = self._pool_targets(decision.pool_share, state)
         if pool is not None:
             actions.append(PoolTargetAction(targets=pool))
@@ -222,7 +216,7 @@ class AllocationEngine:
                 return None
             share = self.pool_sizer.auto_share(state, error)
         targets = self.pool_sizer.targets(share, error)
-        if np.array_equal(targets, state.pool_target):
+        if targets == tuple(state.pool_target.tolist()):
             return None
         return targets
 

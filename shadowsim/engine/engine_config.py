@@ -7,6 +7,7 @@ from typing import Any
 
 from shadowsim.engine.action_codec import ActionConfig, ActionMode
 from shadowsim.engine.config_checks import (
+    check_enum,
     check_int,
     check_number,
     check_sub_config,
@@ -18,6 +19,7 @@ from shadowsim.engine.observation import ObservationConfig
 from shadowsim.engine.pool_sizing import PoolSizingConfig
 from shadowsim.engine.reward import RewardConfig
 from shadowsim.engine.shifting import ShiftConfig
+from shadowsim.sim.jit import Kernel, use_jit
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class EngineConfig:
         error_halflife_ticks: Half-life of the recent forecast error feature, ticks, > 0.
         accuracy_seed_ticks: Warm-up ticks replayed through the forecast provider at reset
             to seed the forecast error feature, >= 0.
+        kernel: How the per-step guardrails and observation are computed: compiled
+            (:attr:`Kernel.JIT`, needs numba), numpy (:attr:`Kernel.NUMPY`, the reference), or
+            compiled when numba is installed (:attr:`Kernel.AUTO`); the same results (see
+            :mod:`shadowsim.engine.fused.guardrails`, :mod:`shadowsim.engine.fused.observation`).
     """
 
     observation: ObservationConfig = field(default_factory=ObservationConfig)
@@ -47,6 +53,7 @@ class EngineConfig:
     shifting: ShiftConfig = field(default_factory=ShiftConfig)
     error_halflife_ticks: float = 12.0
     accuracy_seed_ticks: int = 12
+    kernel: Kernel = Kernel.AUTO
 
     def __post_init__(self) -> None:
         subs: dict[str, type[Any]] = {
@@ -71,6 +78,13 @@ class EngineConfig:
             "accuracy_seed_ticks",
             check_int("engine.accuracy_seed_ticks", self.accuracy_seed_ticks, low=0),
         )
+        set_value(self, "kernel", check_enum("engine.kernel", Kernel, self.kernel))
+        use_jit(self.kernel, "engine.kernel")
+
+    @property
+    def jit(self) -> bool:
+        """True when the compiled kernels are used (see ``kernel``)."""
+        return use_jit(self.kernel, "engine.kernel")
 
     @property
     def horizon(self) -> int:

@@ -140,6 +140,8 @@ class GuardrailReport:
         notes: Other refusals (e.g. a shift of a HIGH-priority app), one line each.
         rule_counts: Entries changed per rule name, when the guardrails counted them as
             they went (else :attr:`counts` derives them from ``flags``).
+        changes: ``(A, 4)`` what to send to the backend: ``targets``, NaN ("hold") where a
+            target equals the pending allocation; None when nothing changes.
     """
 
     requested: F64
@@ -147,6 +149,7 @@ class GuardrailReport:
     flags: NDArray[np.uint8]
     notes: list[str] = field(default_factory=list)
     rule_counts: dict[str, int] | None = None
+    changes: F64 | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -289,7 +292,11 @@ class Guardrails:
             small &= target != pending
             self._set(target, flags, counts, small, pending, GuardrailRule.DEADBAND)
         self._last_up_s[target > pending] = state.time_s
-        return GuardrailReport(requested=requested, targets=target, flags=flags, rule_counts=counts)
+        changed = target != pending
+        changes = np.where(changed, target, np.nan) if changed.any() else None
+        return GuardrailReport(
+            requested=requested, targets=target, flags=flags, rule_counts=counts, changes=changes
+        )
 
     def _class_matrix(self, matrix: F64) -> F64:
         """``(3 H, A)``: row ``k H + h`` holds the host matrix row ``h`` restricted to the

@@ -270,17 +270,25 @@ def run_forecast_benchmark(
     return result
 
 
+def inference_times_ms(
+    forecaster: Forecaster, history: NDArray[np.float64], horizon: int, *, repeats: int = 20
+) -> NDArray[np.float64]:
+    """Wall-clock times of ``repeats`` batched :meth:`Forecaster.predict` calls, ms (after a
+    warm-up call)."""
+    forecaster.predict(history, horizon)
+    times = np.empty(repeats)
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        forecaster.predict(history, horizon)
+        times[i] = (time.perf_counter() - t0) * 1000.0
+    return times
+
+
 def inference_ms(
     forecaster: Forecaster, history: NDArray[np.float64], horizon: int, *, repeats: int = 20
 ) -> float:
-    """Median wall-clock time of one batched :meth:`Forecaster.predict`, ms (after a warm-up)."""
-    forecaster.predict(history, horizon)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        forecaster.predict(history, horizon)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) * 1000.0)
+    """Median wall-clock time of one batched :meth:`Forecaster.predict`, ms."""
+    return float(np.median(inference_times_ms(forecaster, history, horizon, repeats=repeats)))
 
 
 def concat_scores(parts: Sequence[ForecastScores]) -> ForecastScores:

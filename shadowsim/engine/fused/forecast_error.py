@@ -1,0 +1,63 @@
+"""The forecast error feature updated in one compiled pass: :class:`FusedForecastErrorTracker`.
+
+Same state, same arithmetic in the same order as
+:class:`~shadowsim.engine.forecast_error.ForecastErrorTracker` (so the same figures, bit for
+bit), in one numba call per tick instead of a dozen numpy calls.
+
+Importing this module imports numba (see :mod:`shadowsim.sim.jit`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from shadowsim.engine.forecast_error import ForecastErrorTracker
+from shadowsim.resources import N_RESOURCES
+from shadowsim.sim.jit import njit
+
+F64 = NDArray[np.float64]
+
+
+@njit
+def _update(  # pragma: no cover - compiled
+    predicted: F64,
+    actual: F64,
+    abs_err: F64,
+    demand: F64,
+    floor: F64,
+    error: F64,
+    decay: float,
+    weight: float,
+) -> None:
+    """One tick of the EWMA means and the relative error (``weight`` already updated)."""
+    keep = 1.0 - decay
+    for a in range(actual.shape[0]):
+        for r in range(N_RESOURCES):
+            x = actual[a, r]
+            abs_err[a, r] = abs_err[a, r] * decay + abs(x - predicted[a, r]) * keep
+            mean = demand[a, r] * decay + x * keep
+            demand[a, r] = mean
+            low = floor[a, r] * weight
+            if not mean >= low and not np.isnan(mean):  # np.maximum(mean, low)
+                mean = low
+            error[a, r] = abs_err[a, r] / mean
+
+
+class FusedForecastErrorTracker(ForecastErrorTracker):
+    """:class:`ForecastErrorTracker` whose :meth:`update` is one compiled call."""
+
+    def update(self, predicted: F64, actual: F64) -> None:
+        """Add one tick's comparison of ``(A, 4)`` point forecasts with demand."""
+        d = self.decay
+        self._weight = self._weight * d + (1.0 - d)
+        _update(
+            predicted,
+            actual,
+            self._abs_err,
+            self._demand,
+            self.floor,
+            self._error,
+            d,
+            self._weight,
+        )

@@ -1,0 +1,235 @@
+"""The observation builder as one compiled pass: :class:`FusedObservationBuilder`.
+
+:class:`FusedObservationBuilder` has the interface of
+:class:`~shadowsim.engine.observation.ObservationBuilder` and builds the same observation
+(same keys, shapes, float32 values, bit for bit: the same float64 products rounded once to
+float32, the same clipping and NaN handling) in one numba call that fills a fresh float32
+array per key.
+
+Importing this module imports numba (see :mod:`shadowsim.sim.jit`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from shadowsim.cluster_state import ClusterSpec, ClusterState
+from shadowsim.engine.component_map import ComponentMap
+from shadowsim.engine.observation import (
+    _BUSY_SHARE,
+    _DAY_S,
+    _WEEK_S,
+    OBSERVATION_KEYS,
+    ObservationBuilder,
+)
+from shadowsim.engine.observation_config import ObservationConfig
+from shadowsim.errors import ShadowSimError
+from shadowsim.resources import N_RESOURCES
+from shadowsim.sim.jit import njit
+
+F64 = NDArray[np.float64]
+F32 = NDArray[np.float32]
+
+# params (float64): kpi_clip, inv_components, inv_hosts, busy share, then time features (4)
+_KPI_CLIP, _INV_COMP, _INV_HOSTS, _BUSY, _TIME = 0, 1, 2, 3, 4
+# offsets: start of each key in the buffer, in OBSERVATION_KEYS order
+(_USAGE, _FORECAST, _ALLOC, _PENDING, _KPI, _ERROR, _PRIORITY, _REF_LOG, _POOL, _HOSTS) = range(10)
+_TIME_KEY = 10
+
+
+@njit
+def _clip(x: float, high: np.float32) -> np.float32:  # pragma: no cover - compiled
+    """``float32(x)`` clipped above at ``high`` (as ``np.minimum``: NaN stays NaN)."""
+    v = np.float32(x)
+    return high if v > high else v
+
+
+@njit
+def _build(  # pragma: no cover - compiled
+    history: F64,
+    forecast: F64,
+    lead_index: NDArray[np.intp],
+    error: F64,
+    inv: F64,
+    alloc: F64,
+    pending: F64,
+    kpis: tuple[F64, F64, NDArray[np.bool_], F64, F64, F64],
+    inv_sla: F64,
+    priority: F32,
+    ref_log: F32,
+    pool_count: NDArray[np.int64],
+    pool_target: NDArray[np.int64],
+    host_allocated: F64,
+    inv_capacity: F64,
+    params: F64,
+    value_clip: np.float32,
+    out: tuple[F32, ...],
+) -> None:
+    """Fill the observation arrays ``out`` (in :data:`OBSERVATION_KEYS` order)."""
+    usage, ahead, out_alloc, out_pend, out_kpi, out_err = out[:6]
+    out_priority, out_ref_log, out_pool, out_hosts, out_time = out[6:]
+    n_apps, n_window = history.shape[0], history.shape[1]
+    n_leads, n_q = lead_index.shape[0], forecast.shape[3]
+    for a in range(n_apps):
+        for w in range(n_window):
+            for r in range(N_RESOURCES):
+                usage[a, w, r] = _clip(history[a, w, r] * inv[a, r], value_clip)
+        for k in range(n_leads):
+            lead = lead_index[k]
+            for r in range(N_RESOURCES):
+                for q in range(n_q):
+                    ahead[a, k, r, q] = _clip(forecast[a, lead, r, q] * inv[a, r], value_clip)
+        for r in range(N_RESOURCES):
+            out_alloc[a, r] = _clip(alloc[a, r] * inv[a, r], value_clip)
+            out_pend[a, r] = _clip(pending[a, r] * inv[a, r], value_clip)
+            out_err[a, r] = _clip(error[a, r], value_clip)
+            out_ref_log[a, r] = ref_log[a, r]
+        for c in range(priority.shape[1]):
+            out_priority[a, c] = priority[a, c]
+    # KPIs: ratios clipped to [0, kpi_clip], violated flag, largest unserved share in [0, 1]
+    response, error_rate, violated, throttled, dropped, demand = kpis
+    kpi_clip = params[_KPI_CLIP]
+    row = np.empty(4)
+    for a in range(n_apps):
+        row[0] = response[a] * inv_sla[0, a]
+        row[1] = error_rate[a] * inv_sla[1, a]
+        row[2] = 1.0 if violated[a] else 0.0
+        worst = 0.0
+        has_nan = False
+        for r in range(N_RESOURCES):
+            d = demand[a, r]
+            if d < 1e-12:
+                d = 1e-12
+            u = (throttled[a, r] + dropped[a, r]) / d
+            if np.isnan(u):
+                has_nan = True
+            elif r == 0 or u > worst:
+                worst = u
+        row[3] = np.nan if has_nan else worst
+        for c in range(4):
+            v = row[c]
+            if np.isnan(v):
+                v = 0.0
+            high = kpi_clip if c < 2 else 1.0
+            if v > high:
+                v = high
+            if v < 0.0:
+                v = 0.0
+            out_kpi[a, c] = np.float32(v)
+    n_states = pool_count.shape[0]
+    inv_components = np.float32(params[_INV_COMP])
+    for s in range(n_states):
+        out_pool[s] = np.float32(pool_count[s]) * inv_components
+        out_pool[n_states + s] = np.float32(pool_target[s]) * inv_components
+    # hosts: mean and min headroom share, share of busy hosts, per resource
+    n_hosts = host_allocated.shape[0]
+    inv_hosts = params[_INV_HOSTS]
+    busy = params[_BUSY]
+    low = -value_clip
+    for r in range(N_RESOURCES):
+        total = 0.0
+        top = 0.0
+        n_busy = 0
+        for h in range(n_hosts):
+            used = host_allocated[h, r] * inv_capacity[h, r]
+            total = used if h == 0 else total + used
+            if h == 0 or (not np.isnan(top) and (used > top or np.isnan(used))):
+                top = used
+            if used > busy:
+                n_busy += 1
+        for c, value in enumerate((1.0 - total * inv_hosts, 1.0 - top, n_busy * inv_hosts)):
+            v = np.float32(value)
+            out_hosts[c, r] = low if v < low else v
+    for c in range(4):
+        out_time[c] = np.float32(params[_TIME + c])
+
+
+class FusedObservationBuilder(ObservationBuilder):
+    """:class:`ObservationBuilder` computed by one compiled kernel (same observation).
+
+    Args:
+        spec: The cluster's static description.
+        config: What to show.
+        component_map: Shared component/application conversions (one is made if None).
+        time_origin_s: Unix time of backend time 0, s (for the calendar features).
+    """
+
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        config: ObservationConfig | None = None,
+        *,
+        component_map: ComponentMap | None = None,
+        time_origin_s: float = 0.0,
+    ) -> None:
+        super().__init__(spec, config, component_map=component_map, time_origin_s=time_origin_s)
+        self._shapes = [tuple(self.space[key].shape or ()) for key in OBSERVATION_KEYS]
+        self._inv_sla = np.stack([self._inv_sla_response, self._inv_sla_error]).astype(np.float64)
+        self._params = np.zeros(_TIME + 4)
+        self._params[_KPI_CLIP] = self.config.kpi_clip
+        self._params[_INV_COMP] = self._inv_components
+        self._params[_BUSY] = _BUSY_SHARE
+        self._value_clip = np.float32(self.config.value_clip)
+
+    def build(
+        self,
+        state: ClusterState,
+        history: F64,
+        forecast: F64,
+        forecast_error: F64,
+        ref: F64,
+    ) -> dict[str, F32]:
+        """The observation of ``state`` (as :meth:`ObservationBuilder.build`)."""
+        if forecast.shape[1] < self.config.horizon:
+            raise ShadowSimError(
+                f"forecast covers {forecast.shape[1]} ticks, the observation needs leads up to "
+                f"{self.config.horizon}; raise the forecast provider's horizon"
+            )
+        allocation, pending = self.components.app_allocation(state)
+        inv, _, _, ref_log = self._scales(ref)
+        capacity = state.host_capacity
+        if capacity is not self._capacity_of:
+            self._inv_capacity = 1.0 / np.maximum(capacity, 1e-12)
+            self._capacity_of = capacity
+        params = self._params
+        params[_INV_HOSTS] = 1.0 / capacity.shape[0]
+        t = self.time_origin_s + state.time_s
+        day = 2.0 * math.pi * (t % _DAY_S) / _DAY_S
+        week = 2.0 * math.pi * (t % _WEEK_S) / _WEEK_S
+        params[_TIME] = math.sin(day)
+        params[_TIME + 1] = math.cos(day)
+        params[_TIME + 2] = math.sin(week)
+        params[_TIME + 3] = math.cos(week)
+        kpis = state.kpis
+        arrays = tuple(np.empty(shape, np.float32) for shape in self._shapes)
+        _build(
+            history,
+            forecast,
+            self._lead_index,
+            forecast_error,
+            inv,
+            allocation,
+            pending,
+            (
+                kpis.response_time_s,
+                kpis.error_rate,
+                kpis.sla_violated,
+                kpis.throttled,
+                kpis.dropped,
+                kpis.demand,
+            ),
+            self._inv_sla,
+            self._priority,
+            ref_log,
+            state.pool_count,
+            state.pool_target,
+            state.host_allocated,
+            self._inv_capacity,
+            params,
+            self._value_clip,
+            arrays,
+        )
+        return dict(zip(OBSERVATION_KEYS, arrays, strict=True))
