@@ -86,24 +86,42 @@ class _Range:
 
 
 class PrecomputedForecasts:
-    """Forecasts computed for a whole episode in one batched pass (fast mode).
+    """Forecasts computed for a whole episode ahead, in batched passes (fast mode).
+
+    :meth:`start` asks the forecaster for every origin of the episode, ``chunk_origins``
+    origins per :meth:`~shadowsim.shadow.forecaster.Forecaster.predict_origins` call (each
+    origin's forecast does not depend on the others asked with it, so the figures are those
+    of one call; chunks keep the temporaries small), and stores them origin by origin, so
+    that :meth:`forecast` returns one contiguous block: the compiled kernels read it without
+    a cache miss per application.
 
     Args:
         forecaster: A fitted forecaster for the workload's applications.
         demand: ``(A, N, 4)`` the workload's demand (origin ``t`` sees ``demand[:, :t]`` only).
         horizon: Ticks per forecast, >= 1.
         start_s: Unix time of tick 0, s.
+        chunk_origins: Origins per batched call, >= 1.
     """
 
     def __init__(
-        self, forecaster: Forecaster, demand: F64, horizon: int, *, start_s: float = 0.0
+        self,
+        forecaster: Forecaster,
+        demand: F64,
+        horizon: int,
+        *,
+        start_s: float = 0.0,
+        chunk_origins: int = 256,
     ) -> None:
+        if chunk_origins < 1:
+            raise ForecastError(f"chunk_origins must be >= 1, got {chunk_origins}")
         self.forecaster = forecaster
         self.demand = _check_demand(demand)
         self._horizon = check_horizon(horizon)
         self.start_s = float(start_s)
+        self.chunk_origins = int(chunk_origins)
         self._range = _Range()
-        self._cache = np.zeros((self.demand.shape[0], 0, self._horizon, N_RESOURCES, 1))
+        n_apps = self.demand.shape[0]
+        self._cache = np.zeros((0, n_apps, self._horizon, N_RESOURCES, 1))
 
     @property
     def quantiles(self) -> tuple[float, ...]:
@@ -116,21 +134,32 @@ class PrecomputedForecasts:
         return self._horizon
 
     def start(self, first: int, last: int) -> None:
-        """Forecast every origin ``first .. last`` in one batched pass."""
+        """Forecast every origin ``first .. last``, in batched passes."""
         if not 1 <= first <= last <= self.demand.shape[1]:
             raise ForecastError(
                 f"origins {first}..{last} must lie within 1..{self.demand.shape[1]} "
                 "(each needs the demand before it)"
             )
         origins = np.arange(first, last + 1, dtype=np.int64)
-        self._cache = self.forecaster.predict_origins(
-            self.demand, origins, self._horizon, start_s=self.start_s
-        )
+        step = self.chunk_origins
+        part = self._predict(origins[:step])  # (A, n, horizon, 4, Q)
+        cache = np.empty((len(origins), part.shape[0], *part.shape[2:]))
+        cache[: part.shape[1]] = part.swapaxes(0, 1)
+        for lo in range(step, len(origins), step):
+            cache[lo : lo + step] = self._predict(origins[lo : lo + step]).swapaxes(0, 1)
+        cache.setflags(write=False)
+        self._cache = cache
         self._range.first, self._range.last = first, last
 
+    def _predict(self, origins: NDArray[np.int64]) -> F64:
+        """``(A, n, horizon, 4, Q)`` forecasts at ``origins`` from one batched call."""
+        return self.forecaster.predict_origins(
+            self.demand, origins, self._horizon, start_s=self.start_s
+        )
+
     def forecast(self, tick: int) -> F64:
-        """The precomputed forecast at origin ``tick`` (a read-only view)."""
-        result: F64 = self._cache[:, self._range.check(tick, "PrecomputedForecasts")]
+        """The precomputed forecast at origin ``tick`` (a read-only, contiguous view)."""
+        result: F64 = self._cache[self._range.check(tick, "PrecomputedForecasts")]
         return result
 
     def observe(self, tick: int, demand: F64) -> None:

@@ -103,3 +103,21 @@ def test_demand_window_keeps_order():
     np.testing.assert_array_equal(window.view()[0, :, 0], [100.0, 200.0, 300.0])
     window.fill(np.ones((2, 5, 4)) * np.arange(5)[None, :, None])
     np.testing.assert_array_equal(window.view()[1, :, 2], [2.0, 3.0, 4.0])
+
+
+def test_chunked_precompute_equals_one_batch() -> None:
+    rng = np.random.default_rng(6)
+    demand = rng.uniform(0.0, 3.0, (4, 400, 4))
+    forecaster = SeasonalNaiveForecaster(quantiles=(0.5, 0.9), interval_s=300.0, max_horizon=3600.0)
+    forecaster.fit(demand[:, :300])
+    one = PrecomputedForecasts(forecaster, demand, 6, chunk_origins=1000)
+    chunked = PrecomputedForecasts(forecaster, demand, 6, chunk_origins=7)
+    one.start(290, 340)
+    chunked.start(290, 340)
+    batch = forecaster.predict_origins(demand, np.arange(290, 341), 6)
+    for tick in range(290, 341):
+        got = chunked.forecast(tick)
+        assert got.flags.c_contiguous
+        assert not got.flags.writeable
+        np.testing.assert_array_equal(got, one.forecast(tick))
+        np.testing.assert_array_equal(got, batch[:, tick - 290])
