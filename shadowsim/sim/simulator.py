@@ -163,6 +163,7 @@ class Simulator:
         self.moves = Mover(self)
         self.scaler = parts.scaler(self)
         self.snapshots = parts.snapshots(self)
+        self._interval_end = None if parts.interval_end is None else parts.interval_end(self)
         self._pool_short = False
         self.reconcile_pool()
         self._state = self.snapshots.initial()
@@ -213,10 +214,41 @@ class Simulator:
         self._control += 1
         target = min(self._control * self.config.control_every_ticks, self._n_ticks)
         self.env.run(until=target * self.interval_s)
-        self._sync(target)
-        self.reconcile_if_short()
-        self._state = self.snapshots.build()
-        return self._state
+        state = None if self._interval_end is None else self._interval_end.finish(target)
+        if state is None:
+            self._sync(target)
+            self.reconcile_if_short()
+            state = self.snapshots.build()
+        self._state = state
+        return state
+
+    def fast_forward(self, n_ticks: int) -> ClusterState:
+        """Run ``n_ticks`` control ticks with no action in between; return the last snapshot.
+
+        The same end state and the same snapshot as ``n_ticks`` calls of :meth:`advance`
+        (e.g. a lead-in before an episode), faster: the ticks before the last are accounted
+        in blocks and closed as one interval, whose snapshot is not kept; the last tick is a
+        normal :meth:`advance`. Only the ledger's running totals may differ, by rounding
+        (one interval of ``n_ticks - 1`` ticks added instead of ``n_ticks - 1`` intervals).
+        With failures enabled, or spares still waiting for room (both act at control
+        ticks), it is the :meth:`advance` loop itself.
+
+        Raises:
+            BackendError: ``n_ticks`` is not a positive integer, or the workload ends first.
+        """
+        if isinstance(n_ticks, bool) or not isinstance(n_ticks, int | np.integer) or n_ticks < 1:
+            raise BackendError(f"fast_forward needs a positive number of ticks, got {n_ticks!r}")
+        skip = int(n_ticks) - 1
+        if skip and not self.done and not self._pool_short and not self.config.faults.enabled:
+            self._control += skip
+            target = min(self._control * self.config.control_every_ticks, self._n_ticks)
+            self.env.run(until=target * self.interval_s)
+            self._sync(target)
+            self.snapshots.build()  # closes the skipped ticks' interval into the totals
+            skip = 0
+        for _ in range(skip):
+            self.advance()
+        return self.advance()
 
     def apply(self, actions: Sequence[Action]) -> list[ActionResult]:
         """Validate and start each action; one :class:`ActionResult` per action, in order."""
@@ -275,18 +307,22 @@ class Simulator:
     def _account(self, until_tick: int) -> None:
         """Account the ticks before ``until_tick`` with the state as it is now."""
         sums = self.ledger.interval
-        if self._alloc_dirty:
-            self._refresh_allocation()
+        self.refresh_allocation()
         while self._tick < until_tick:
             n = min(until_tick - self._tick, self.kernel.max_block)
             start_s = self._tick * self.interval_s
             service = self.outages.service(start_s, n, self.host_of) if len(self.outages) else None
             demand, active = self.feed.block(self._tick, n)
             self.kernel.account(demand, service, active, sums)
-            span_s = n * self.interval_s
-            sums.allocation_cost += self._alloc_rate * span_s
-            sums.pool_cost += self._pool_rate * span_s
-            self._tick += n
+            self.record_block(n)
+
+    def record_block(self, n: int) -> None:
+        """After ``n`` ticks were accounted: add their allocation and pool costs, move on."""
+        span_s = n * self.interval_s
+        sums = self.ledger.interval
+        sums.allocation_cost += self._alloc_rate * span_s
+        sums.pool_cost += self._pool_rate * span_s
+        self._tick += n
 
     def sync_now(self) -> None:
         """Account the ticks before the current SimPy time (call before changing state)."""
@@ -302,6 +338,11 @@ class Simulator:
         self._alloc_dirty = True
         self._reserved_cache = None
         self._known_rate = rate
+
+    def refresh_allocation(self) -> None:
+        """Bring what depends on the allocation up to date, if it changed."""
+        if self._alloc_dirty:
+            self._refresh_allocation()
 
     def _refresh_allocation(self) -> None:
         self.kernel.set_allocation(self.alloc, check_contention=self._overcommitted)
@@ -388,6 +429,11 @@ class Simulator:
         self._pool_short = done.unplaced > 0
         self._pool_changed()
         return done.unplaced
+
+    @property
+    def pool_short(self) -> bool:
+        """True while spares wait for a host with room."""
+        return self._pool_short
 
     def reconcile_if_short(self) -> None:
         """Try again to place the spares that found no room last time, if any."""
