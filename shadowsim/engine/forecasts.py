@@ -110,7 +110,7 @@ class PrecomputedForecasts:
         horizon: int,
         *,
         start_s: float = 0.0,
-        chunk_origins: int = 256,
+        chunk_origins: int = 512,
     ) -> None:
         if chunk_origins < 1:
             raise ForecastError(f"chunk_origins must be >= 1, got {chunk_origins}")
