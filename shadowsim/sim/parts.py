@@ -8,8 +8,11 @@ are imported only when asked for, so ``import shadowsim`` stays light.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
+from shadowsim.cluster_state import ClusterState
 from shadowsim.sim.cost import CostModel
 from shadowsim.sim.demand import DemandFeed
 from shadowsim.sim.kpis import KernelFactory, KpiKernel
@@ -17,6 +20,17 @@ from shadowsim.sim.placement import Packer, first_fit_decreasing
 from shadowsim.sim.scaler import Scaler
 from shadowsim.sim.scaling import ScalePlanner
 from shadowsim.sim.snapshot import SnapshotBuilder
+
+if TYPE_CHECKING:
+    from shadowsim.sim.simulator import Simulator
+
+
+class IntervalEnd(Protocol):
+    """Finishes control intervals in one go when it can (see
+    :class:`~shadowsim.sim.fused.interval_end.FusedIntervalEnd`)."""
+
+    def finish(self, target: int) -> ClusterState | None:
+        """The snapshot at control tick ``target``, or None to take the general path."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,7 @@ class SimParts:
         snapshots: Closes intervals into snapshots.
         cost: Prices allocations, the pool and moves.
         pack: Initial first-fit decreasing placement.
+        interval_end: Builds the one-call end of a control interval, or None.
     """
 
     kernel: KernelFactory = KpiKernel
@@ -40,6 +55,7 @@ class SimParts:
     snapshots: type[SnapshotBuilder] = SnapshotBuilder
     cost: type[CostModel] = CostModel
     pack: Packer = first_fit_decreasing
+    interval_end: Callable[[Simulator], IntervalEnd] | None = None
 
 
 def sim_parts(jit: bool) -> SimParts:
@@ -48,6 +64,7 @@ def sim_parts(jit: bool) -> SimParts:
         return SimParts()
     from shadowsim.sim.fused.cost import FusedCostModel
     from shadowsim.sim.fused.demand import FusedDemandFeed
+    from shadowsim.sim.fused.interval_end import FusedIntervalEnd
     from shadowsim.sim.fused.kpis import FusedKpiKernel
     from shadowsim.sim.fused.placement import first_fit_decreasing as fused_pack
     from shadowsim.sim.fused.scaler import FusedScaler
@@ -62,4 +79,5 @@ def sim_parts(jit: bool) -> SimParts:
         snapshots=FusedSnapshotBuilder,
         cost=FusedCostModel,
         pack=fused_pack,
+        interval_end=FusedIntervalEnd,
     )

@@ -21,6 +21,8 @@ Importing this module imports numba (see :mod:`shadowsim.sim.jit`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -363,16 +365,28 @@ class FusedKpiKernel:
         if packed is None:  # sums made field by field: pack, account, unpack
             self._account_unpacked(demand, service, active, sums)
             return
+        _account(*self.arguments(demand, service, active, sums, packed))
+        sums.ticks += demand.shape[0]
+
+    def arguments(
+        self,
+        demand: NDArray[np.float64],
+        service: NDArray[np.float64] | None,
+        active: NDArray[np.bool_] | None,
+        sums: IntervalSums,
+        packed: tuple[NDArray[np.float64], NDArray[np.float64]],
+    ) -> tuple[Any, ...]:
+        """The arguments of the compiled kernel for :meth:`account` (``packed``: the
+        buffers of ``sums``)."""
         per_resource, per_app = packed
-        if self.contention.host_of is not self._hosts:
-            self._place(self.contention.host_of)
-        _account(
+        topology, host_start = self.host_groups()
+        return (
             demand,
             self._allocation,
             self._no_service if service is None else service,
             self._no_active if active is None else np.ascontiguousarray(active),
-            self._topology,
-            self._host_start,
+            topology,
+            host_start,
             self.contention.capacity,
             self._shares,
             self._sla,
@@ -384,7 +398,13 @@ class FusedKpiKernel:
             self._work,
             self._scratch,
         )
-        sums.ticks += demand.shape[0]
+
+    def host_groups(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Each component's host and class and the components grouped by host, ``(3, C)``,
+        and where each host's group starts, ``(H + 1,)`` (see ``_contention``)."""
+        if self.contention.host_of is not self._hosts:
+            self._place(self.contention.host_of)
+        return self._topology, self._host_start
 
     def _place(self, host_of: NDArray[np.intp]) -> None:
         """Cache each component's host and class, and the components grouped by host."""

@@ -13,14 +13,16 @@ Importing this module imports numba (see :mod:`shadowsim.sim.jit`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from shadowsim.cluster_state import AppKpis, ClusterState
 from shadowsim.resources import N_RESOURCES
+from shadowsim.sim.fused.kpis import FusedKpiKernel
 from shadowsim.sim.jit import njit
+from shadowsim.sim.ledger import IntervalSums
 from shadowsim.sim.snapshot import SnapshotBuilder
 
 if TYPE_CHECKING:
@@ -37,7 +39,8 @@ def _close(  # pragma: no cover - compiled
     ticks: int,
     totals: NDArray[np.float64],
     total_violations: NDArray[np.int64],
-    host_of: NDArray[np.intp],
+    topology: NDArray[np.intp],
+    host_start: NDArray[np.intp],
     allocation: NDArray[np.float64],
     pending: NDArray[np.float64],
     reserve: NDArray[np.float64],
@@ -46,7 +49,11 @@ def _close(  # pragma: no cover - compiled
     out: NDArray[np.float64],
     violated: NDArray[np.bool_],
 ) -> None:
-    """Close an interval; see :class:`FusedSnapshotBuilder` for the layout of ``out``."""
+    """Close an interval; see :class:`FusedSnapshotBuilder` for the layout of ``out``.
+
+    ``topology`` and ``host_start`` group the components by host
+    (:meth:`FusedKpiKernel.host_groups <shadowsim.sim.fused.kpis.FusedKpiKernel.host_groups>`).
+    """
     n_comp = per_resource.shape[1]
     n_apps = per_app.shape[1]
     k = n_comp // n_apps
@@ -67,15 +74,27 @@ def _close(  # pragma: no cover - compiled
         for a in range(n_apps):
             per_app[0, a] *= scale
             per_app[1, a] *= scale
-    out[: 2 * cells] = 0.0
-    for c in range(n_comp):
-        base = host_of[c] * 4
-        for r in range(4):
-            out[base + r] += per_resource[1, c, r]
-            out[cells + base + r] += reserve[c, r]
+    # per host, in component order (as np.bincount): served usage; reservations + spares
+    order = topology[2]
     for h in range(n_hosts):
-        for r in range(4):
-            out[cells + h * 4 + r] += held[h, r]
+        s0 = s1 = s2 = s3 = 0.0
+        r0 = r1 = r2 = r3 = 0.0
+        for i in range(host_start[h], host_start[h + 1]):
+            c = order[i]
+            s0 += per_resource[1, c, 0]
+            s1 += per_resource[1, c, 1]
+            s2 += per_resource[1, c, 2]
+            s3 += per_resource[1, c, 3]
+            r0 += reserve[c, 0]
+            r1 += reserve[c, 1]
+            r2 += reserve[c, 2]
+            r3 += reserve[c, 3]
+        base = h * 4
+        out[base], out[base + 1], out[base + 2], out[base + 3] = s0, s1, s2, s3
+        out[cells + base] = r0 + held[h, 0]
+        out[cells + base + 1] = r1 + held[h, 1]
+        out[cells + base + 2] = r2 + held[h, 2]
+        out[cells + base + 3] = r3 + held[h, 3]
     at = 2 * cells
     out[at : at + size] = allocation.reshape(size)
     out[at + size : at + 2 * size] = pending.reshape(size)
@@ -123,28 +142,49 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         app_part = 0 if sim.layout.per_app == 1 else 4 * n_apps * N_RESOURCES
         self._size = self._apps_at + app_part
         self._inv_rate = 1.0 / sim.config.queue.request_cpu_s
+        self._n_apps = n_apps
+        self._comp_size = n_comp * N_RESOURCES
+        self._shape_h = (n_hosts, N_RESOURCES)
+        self._shape_c = (n_comp, N_RESOURCES)
 
     def build(self) -> ClusterState:
         """Close the ledger's interval and report it."""
         sim = self.sim
-        ledger = sim.ledger
-        packed = ledger.interval.packed
-        if self._flushed is not None or packed is None:
+        packed = sim.ledger.interval.packed
+        kernel = sim.kernel
+        if packed is None or not isinstance(kernel, FusedKpiKernel) or not self.can_close():
             return super().build()
-        sums = ledger.swap_interval()
-        per_resource, per_app = packed
-        n_comp, n_apps = sim.layout.n_components, sim.workload.n_apps
-        n_hosts = sim.host_limit.shape[0]
+        arguments, out, violated = self.closing(packed, kernel)
+        _close(*arguments)
+        return self.report(sim.ledger.swap_interval(), arguments, out, violated)
+
+    def can_close(self) -> bool:
+        """True when the compiled close can close the open interval: no component changed
+        host during it (host usage is then split between hosts: the reference does it)."""
+        return self._flushed is None
+
+    def closing(
+        self,
+        packed: tuple[NDArray[np.float64], NDArray[np.float64]],
+        kernel: FusedKpiKernel,
+    ) -> tuple[tuple[Any, ...], NDArray[np.float64], NDArray[np.bool_]]:
+        """The compiled close's arguments for the open interval (``packed``: its buffers;
+        :meth:`can_close` must be true), with its two output buffers."""
+        sim = self.sim
+        ledger = sim.ledger
+        sums = ledger.interval
+        topology, host_start = kernel.host_groups()
         out = np.empty(self._size)
-        violated = np.empty(n_apps, dtype=np.bool_)
-        _close(
-            per_resource,
-            per_app,
+        violated = np.empty(self._n_apps, dtype=np.bool_)
+        arguments = (
+            packed[0],
+            packed[1],
             sums.violation_ticks,
             sums.ticks,
             ledger.totals_packed,
             ledger.totals.violation_ticks,
-            sim.host_of,
+            topology,
+            host_start,
             sim.alloc,
             sim.pending,
             sim.reserve,
@@ -153,17 +193,27 @@ class FusedSnapshotBuilder(SnapshotBuilder):
             out,
             violated,
         )
-        cells = self._cells
-        shape_h = (n_hosts, N_RESOURCES)
-        shape_c = (n_comp, N_RESOURCES)
-        host_used = out[:cells].reshape(shape_h)
-        sim.adopt_host_reserved(out[cells : 2 * cells].reshape(shape_h))
+        return arguments, out, violated
+
+    def report(
+        self,
+        sums: IntervalSums,
+        arguments: tuple[Any, ...],
+        out: NDArray[np.float64],
+        violated: NDArray[np.bool_],
+    ) -> ClusterState:
+        """The snapshot of the interval ``sums`` once the compiled close ran on the
+        ``arguments`` of :meth:`closing` and filled ``out`` and ``violated``."""
+        sim = self.sim
+        per_resource: NDArray[np.float64] = arguments[0]
+        per_app: NDArray[np.float64] = arguments[1]
+        cells, size, n_apps = self._cells, self._comp_size, self._n_apps
+        host_used = out[:cells].reshape(self._shape_h)
+        sim.adopt_host_reserved(out[cells : 2 * cells].reshape(self._shape_h))
         at = 2 * cells
-        allocation = out[at : at + n_comp * N_RESOURCES].reshape(shape_c)
-        at += n_comp * N_RESOURCES
-        pending = out[at : at + n_comp * N_RESOURCES].reshape(shape_c)
-        at += n_comp * N_RESOURCES
-        demand, served = per_resource[0], per_resource[1]
+        allocation = out[at : at + size].reshape(self._shape_c)
+        pending = out[at + size : at + 2 * size].reshape(self._shape_c)
+        at += 2 * size
         if sim.layout.per_app == 1:
             apps = per_resource
         else:
@@ -180,8 +230,8 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         )
         return self._state(
             sim.tick - 1,
-            demand,
-            served,
+            per_resource[0],
+            per_resource[1],
             host_used,
             kpis,
             sums.cost,
