@@ -1,6 +1,8 @@
 """A2C (stable-baselines3) on the cluster env: hyper-parameters and catalog entry ``a2c``.
 
-Works with both action modes and the Dict observation (``MultiInputPolicy``).
+Works with both action modes and the Dict observation; the default policy class
+``grouped_multi_input`` uses the vectorised multi-categorical distribution (see
+:mod:`~shadowsim_policies.sb3.multi_categorical`) in the DISCRETE mode.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from stable_baselines3 import A2C
-from stable_baselines3.common.policies import MultiInputActorCriticPolicy
 
 from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
@@ -72,8 +73,8 @@ class A2cConfig:
 A2C_ALGORITHM = Algorithm(
     name="a2c",
     model_class=A2C,
-    policy_alias="MultiInputPolicy",
-    policy_class=MultiInputActorCriticPolicy,
+    policies=("grouped_multi_input", "multi_input"),
+    legacy_policy="multi_input",
     config_class=A2cConfig,
 )
 ALGORITHMS.add("a2c", A2C_ALGORITHM)

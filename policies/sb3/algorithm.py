@@ -1,9 +1,12 @@
 """The stable-baselines3 algorithms shadowsim trains, as catalog entries.
 
 An :class:`Algorithm` ties together what training and loading need: the SB3 model class, the
-policy class that is rebuilt (without pickle) when loading, the hyper-parameter dataclass
-(one per algorithm module, e.g. :class:`~shadowsim_policies.sb3.ppo.PpoConfig`), and an
-optional adapter when the algorithm needs a different action space than the env's (DQN).
+policy classes it can train (names in
+:data:`~shadowsim_policies.sb3.policy_classes.POLICY_CLASSES`, the first one the default; a
+saved agent records which one it used and loading rebuilds it without pickle), the
+hyper-parameter dataclass (one per algorithm module, e.g.
+:class:`~shadowsim_policies.sb3.ppo.PpoConfig`), and an optional adapter when the algorithm
+needs a different action space than the env's (DQN).
 
 Hyper-parameter dataclasses implement :class:`Hyperparameters`: ``model_kwargs()`` for the SB3
 constructor (without the policy) and ``policy_kwargs()`` (network shape); both are derived
@@ -24,6 +27,7 @@ from torch import nn
 
 from shadowsim.catalog import Catalog
 from shadowsim.errors import ConfigError, UnknownNameError
+from shadowsim_policies.sb3.policy_classes import POLICY_CLASSES
 
 
 class Activation(Enum):
@@ -73,8 +77,10 @@ class Algorithm:
     Attributes:
         name: Catalog name (``ppo``, ``a2c``, ``dqn``, ``recurrent_ppo``).
         model_class: The SB3 algorithm class.
-        policy_alias: The policy name given to the model (``MultiInputPolicy``...).
-        policy_class: The policy class rebuilt from its state_dict when loading.
+        policies: Names in :data:`~shadowsim_policies.sb3.policy_classes.POLICY_CLASSES` of
+            the policy classes it trains; the first is the default.
+        legacy_policy: The policy class of agents saved before the metadata named it
+            (format version 1: SB3's own class).
         config_class: The hyper-parameter dataclass.
         recurrent: True when the policy carries a hidden state (LSTM).
         adapt_env: Wraps the training env to fit the algorithm's action space, or None.
@@ -82,11 +88,33 @@ class Algorithm:
 
     name: str
     model_class: type[BaseAlgorithm]
-    policy_alias: str
-    policy_class: type[BasePolicy]
+    policies: tuple[str, ...]
+    legacy_policy: str
     config_class: type[Any]
     recurrent: bool = False
     adapt_env: ActionAdapter | None = field(default=None)
+
+    def policy_name(self, name: str | None = None, *, key: str = "train.policy") -> str:
+        """The policy class name to use: ``name`` checked, or the default.
+
+        Raises:
+            ConfigError: ``name`` is not one of :attr:`policies` (named after ``key``, with
+                a did-you-mean).
+        """
+        if name is None:
+            return self.policies[0]
+        if name not in self.policies:
+            unknown = UnknownNameError(f"{self.name} policy class", str(name), list(self.policies))
+            raise ConfigError(key, str(unknown))
+        return str(name)
+
+    def policy_class(self, name: str | None = None) -> type[BasePolicy]:
+        """The policy class called ``name`` (default: the algorithm's default).
+
+        Raises:
+            ConfigError: ``name`` is not one of :attr:`policies`.
+        """
+        return POLICY_CLASSES.get(self.policy_name(name))
 
     def hyperparameters(self, values: dict[str, Any] | None = None) -> Hyperparameters:
         """The algorithm's hyper-parameters from field values (defaults for the rest).

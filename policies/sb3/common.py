@@ -59,6 +59,10 @@ class TrainConfig:
 
     Attributes:
         algorithm: Catalog name: ppo, a2c, dqn, recurrent_ppo.
+        policy: Policy class name (see :mod:`~shadowsim_policies.sb3.policy_classes`), or
+            None for the algorithm's default (the vectorised ``grouped_*`` classes for
+            ppo, a2c and recurrent_ppo; ``multi_input`` is SB3's own, much slower on the
+            DISCRETE mode's many action dimensions).
         total_timesteps: Env steps to train for (over all envs).
         n_envs: Envs in the vector.
         vec_env: DUMMY or SUBPROC.
@@ -71,6 +75,7 @@ class TrainConfig:
     """
 
     algorithm: str = "ppo"
+    policy: str | None = None
     total_timesteps: int = 10_000
     n_envs: int = 1
     vec_env: VecEnvKind = VecEnvKind.DUMMY
@@ -85,6 +90,8 @@ class TrainConfig:
         if self.algorithm not in ALGORITHMS:
             unknown = UnknownNameError("SB3 algorithm", str(self.algorithm), ALGORITHMS.names())
             raise ConfigError("train.algorithm", str(unknown))
+        if self.policy is not None:
+            ALGORITHMS.get(self.algorithm).policy_name(str(self.policy), key="train.policy")
         kind = self.vec_env
         if not isinstance(kind, VecEnvKind):
             match = [k for k in VecEnvKind if str(kind).lower() in (k.value, k.name.lower())]
@@ -250,11 +257,26 @@ class _EnvBuilder:
 
 
 def build_model(
-    algorithm: Algorithm, hyper: Hyperparameters, venv: VecEnv, seed: int
+    algorithm: Algorithm,
+    hyper: Hyperparameters,
+    venv: VecEnv,
+    seed: int,
+    policy: str | None = None,
 ) -> BaseAlgorithm:
-    """The SB3 model of ``algorithm`` on ``venv`` (CPU, seeded)."""
+    """The SB3 model of ``algorithm`` on ``venv`` (CPU, seeded).
+
+    Args:
+        algorithm: The algorithm.
+        hyper: Its hyper-parameters.
+        venv: The training envs.
+        seed: Seed of the model.
+        policy: Policy class name, or None for the algorithm's default.
+
+    Raises:
+        ConfigError: ``policy`` is not a policy class of the algorithm.
+    """
     return algorithm.model_class(
-        algorithm.policy_alias,
+        algorithm.policy_class(policy),
         venv,
         seed=seed,
         device="cpu",
@@ -298,7 +320,7 @@ def train_agent(
     env_action_space = probe.action_space
     probe.close()
     venv = make_vec_env(env_factory, config.n_envs, config.vec_env, algorithm)
-    model = build_model(algorithm, hyper, venv, config.seed)
+    model = build_model(algorithm, hyper, venv, config.seed, config.policy)
     facts = dict(training_facts or {})
     facts.update(seed=config.seed, n_envs=config.n_envs)
 

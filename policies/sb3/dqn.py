@@ -14,7 +14,6 @@ from typing import Any
 
 import gymnasium as gym
 from stable_baselines3 import DQN
-from stable_baselines3.dqn.policies import MultiInputPolicy
 
 from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
@@ -90,8 +89,8 @@ def _joint(env: gym.Env[Any, Any]) -> gym.Env[Any, Any]:
 DQN_ALGORITHM = Algorithm(
     name="dqn",
     model_class=DQN,
-    policy_alias="MultiInputPolicy",
-    policy_class=MultiInputPolicy,
+    policies=("dqn_multi_input",),
+    legacy_policy="dqn_multi_input",
     config_class=DqnConfig,
     adapt_env=_joint,
 )

@@ -3,16 +3,20 @@
 A saved agent is a directory with
 
 * ``agent.json``: ``format`` ("shadowsim-sb3-agent"), ``format_version``, the ``algorithm``
-  (catalog name), its ``hyperparameters`` (JSON fields of the algorithm's config dataclass),
-  the ``observation_version`` it was trained on, the ``observation_space``, the policy's
-  ``action_space`` and the env's ``env_action_space`` (JSON, see
-  :mod:`~shadowsim_policies.sb3.space_json`), the ``weights`` file name with its SHA-256,
-  library ``versions`` and free-form ``training`` facts (timesteps, seed, ...);
+  (catalog name), the ``policy_class`` (a name in
+  :data:`~shadowsim_policies.sb3.policy_classes.POLICY_CLASSES`), its ``hyperparameters``
+  (JSON fields of the algorithm's config dataclass), the ``observation_version`` it was
+  trained on, the ``observation_space``, the policy's ``action_space`` and the env's
+  ``env_action_space`` (JSON, see :mod:`~shadowsim_policies.sb3.space_json`), the
+  ``weights`` file name with its SHA-256, library ``versions`` and free-form ``training``
+  facts (timesteps, seed, ...);
 * ``policy.safetensors``: the policy's ``state_dict`` (shared tensors stored once).
 
 Loading rebuilds the policy class from the metadata and loads the tensors: no cloudpickle,
-no SB3 ``.zip``. Tampering is caught: a changed weights file fails its checksum, another
-observation version or format raises a clear error.
+no SB3 ``.zip``. Format version 1 (before ``policy_class`` was recorded) is still read: its
+agents used the algorithm's ``legacy_policy`` (SB3's own class). Tampering is caught: a
+changed weights file fails its checksum, another observation version or format raises a
+clear error.
 """
 
 from __future__ import annotations
@@ -27,15 +31,18 @@ from typing import Any
 import gymnasium as gym
 from safetensors.torch import load_model, save_model
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import BasePolicy
 
 from shadowsim.engine.observation import OBSERVATION_VERSION, check_observation_version
 from shadowsim.errors import ArtifactError
 from shadowsim_policies.sb3.agent import SB3Agent
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Algorithm, Hyperparameters
+from shadowsim_policies.sb3.policy_classes import POLICY_CLASSES, policy_class_name
 from shadowsim_policies.sb3.space_json import space_from_json, space_to_json
 
 FORMAT = "shadowsim-sb3-agent"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 METADATA_FILE = "agent.json"
 WEIGHTS_FILE = "policy.safetensors"
 
@@ -81,15 +88,17 @@ def save_agent(
 
     import shadowsim
 
+    policy = model.policy
+    policy_name = algorithm.policy_name(policy_class_name(policy), key="policy_class")
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    policy = model.policy
     weights = out / WEIGHTS_FILE
     save_model(policy, str(weights))
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "algorithm": algorithm.name,
+        "policy_class": policy_name,
         "hyperparameters": hyperparameters_to_json(hyper),
         "observation_version": OBSERVATION_VERSION,
         "observation_space": space_to_json(policy.observation_space),
@@ -129,15 +138,16 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
         ) from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ArtifactError(f"{path}: 'format' must be {FORMAT!r}, got {meta.get('format')!r}")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_FORMAT_VERSIONS:
         raise ArtifactError(
             f"{path}: format_version {meta.get('format_version')!r}; this shadowsim reads "
-            f"{FORMAT_VERSION}"
+            f"{', '.join(str(v) for v in READABLE_FORMAT_VERSIONS)}"
         )
     missing = [
         key
         for key in ("algorithm", "hyperparameters", "observation_version", "observation_space",
                     "action_space", "env_action_space", "weights")
+        + (("policy_class",) if meta["format_version"] >= 2 else ())
         if key not in meta
     ]
     if missing:
@@ -174,7 +184,8 @@ def load_agent(path: str | Path) -> SB3Agent:
             f"{weights}: SHA-256 {digest[:12]}... differs from the metadata's "
             f"{str(meta['weights'].get('sha256'))[:12]}...; the file was changed or corrupted"
         )
-    policy = algorithm.policy_class(
+    policy_class = _policy_class(algorithm, meta, directory / METADATA_FILE)
+    policy = policy_class(
         observation_space, action_space, lambda _: 0.0, **hyper.policy_kwargs()
     )
     try:
@@ -193,6 +204,23 @@ def load_agent(path: str | Path) -> SB3Agent:
         recurrent=algorithm.recurrent,
         metadata=meta,
     )
+
+
+def _policy_class(algorithm: Algorithm, meta: dict[str, Any], path: Path) -> type[BasePolicy]:
+    """The policy class the metadata names (format 1: the algorithm's legacy class).
+
+    Raises:
+        UnknownNameError: A name not in POLICY_CLASSES (with did-you-mean).
+        ArtifactError: A known class that the algorithm does not train.
+    """
+    name = str(meta.get("policy_class", algorithm.legacy_policy))
+    policy_class = POLICY_CLASSES.get(name)
+    if name not in algorithm.policies:
+        raise ArtifactError(
+            f"{path}: policy_class {name!r} is not a policy class of {algorithm.name!r} "
+            f"(expected one of {list(algorithm.policies)})"
+        )
+    return policy_class
 
 
 def _sha256(path: Path) -> str:

@@ -1,7 +1,9 @@
 """PPO (stable-baselines3) on the cluster env: hyper-parameters and catalog entry ``ppo``.
 
-Works with both action modes (MultiDiscrete or Box) and the Dict observation
-(``MultiInputPolicy``: every key flattened and concatenated, then an MLP).
+Works with both action modes (MultiDiscrete or Box) and the Dict observation (every key
+flattened and concatenated, then an MLP). The default policy class ``grouped_multi_input``
+samples the DISCRETE mode's MultiDiscrete actions with the vectorised distribution of
+:mod:`~shadowsim_policies.sb3.multi_categorical` (SB3's own: ``train.policy=multi_input``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from stable_baselines3 import PPO
-from stable_baselines3.common.policies import MultiInputActorCriticPolicy
 
 from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
@@ -79,8 +80,8 @@ class PpoConfig:
 PPO_ALGORITHM = Algorithm(
     name="ppo",
     model_class=PPO,
-    policy_alias="MultiInputPolicy",
-    policy_class=MultiInputActorCriticPolicy,
+    policies=("grouped_multi_input", "multi_input"),
+    legacy_policy="multi_input",
     config_class=PpoConfig,
 )
 ALGORITHMS.add("ppo", PPO_ALGORITHM)

@@ -1,7 +1,9 @@
 """RecurrentPPO (sb3-contrib, LSTM policy) on the cluster env: catalog entry ``recurrent_ppo``.
 
 The LSTM carries a hidden state across ticks: the agent's ``predict`` returns it as ``state``
-and resets it where ``episode_start`` is True. Works with both action modes.
+and resets it where ``episode_start`` is True. Works with both action modes; the default
+policy class ``grouped_recurrent_multi_input`` uses the vectorised multi-categorical
+distribution (see :mod:`~shadowsim_policies.sb3.multi_categorical`) in the DISCRETE mode.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sb3_contrib import RecurrentPPO
-from sb3_contrib.common.recurrent.policies import RecurrentMultiInputActorCriticPolicy
 
 from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
@@ -91,8 +92,8 @@ class RecurrentPpoConfig:
 RECURRENT_PPO_ALGORITHM = Algorithm(
     name="recurrent_ppo",
     model_class=RecurrentPPO,
-    policy_alias="MultiInputLstmPolicy",
-    policy_class=RecurrentMultiInputActorCriticPolicy,
+    policies=("grouped_recurrent_multi_input", "recurrent_multi_input"),
+    legacy_policy="recurrent_multi_input",
     config_class=RecurrentPpoConfig,
     recurrent=True,
 )
