@@ -84,7 +84,7 @@ def test_fused_guardrails_report_nothing_to_send_on_hold() -> None:
     from shadowsim.engine.fused.guardrails import FusedGuardrails
 
     spec = make_spec(PRIORITIES)
-    alloc = np.tile([1.0, 1024.0, 10.0, 10.0], (spec.n_apps, 1))
+    alloc = np.tile([1.0, 1024.0, 40.0, 40.0], (spec.n_apps, 1))  # within the default bounds
     state = make_state(spec, app_allocation=alloc)
     report = FusedGuardrails(spec, GuardrailConfig()).apply(alloc.copy(), state, alloc)
     assert report.changes is None
@@ -230,3 +230,29 @@ def test_fused_shift_planner_plans_the_reference_shifts() -> None:
         assert fused.plan(state, forecast) == expected
         planned += len(expected)
     assert planned > 0  # both the clear screen and the reference rule ran
+
+
+def test_host_entries_follow_the_placement() -> None:
+    from shadowsim.engine.component_map import ComponentMap
+
+    spec = make_spec(PRIORITIES, per_app=2, n_hosts=3)
+    cm = ComponentMap(spec)
+
+    def expected(host_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        matrix = np.zeros((3, spec.n_apps))
+        np.add.at(matrix, (host_of, spec.component_app), spec.component_share)
+        hosts, apps = np.nonzero(matrix)
+        return np.stack([hosts, apps], axis=1), matrix[hosts, apps]
+
+    first = (np.arange(spec.n_components) % 3).astype(np.intp)
+    first.setflags(write=False)  # as a snapshot's
+    for host_of in (first, first, np.roll(first, 1), first.copy()):
+        rows, shares = cm.host_entries(host_of, 3)
+        want_rows, want_shares = expected(host_of)
+        np.testing.assert_array_equal(rows, want_rows)
+        np.testing.assert_array_equal(shares, want_shares)
+    writable = first.copy()
+    cm.host_entries(writable, 3)
+    writable[:] = 0  # changed in place: seen through the comparison, not the identity
+    rows, _ = cm.host_entries(writable, 3)
+    np.testing.assert_array_equal(rows, expected(writable)[0])

@@ -41,17 +41,22 @@ def _all_clear(  # pragma: no cover - compiled
     """
     n_hosts = capacity.shape[0]
     upper = forecast.shape[3] - 1
+    n_apps = forecast.shape[0]
+    peak = np.empty((n_apps, N_RESOURCES))
+    for a in range(n_apps):
+        for r in range(N_RESOURCES):
+            top = forecast[a, 0, r, upper]
+            for k in range(1, lead):
+                value = forecast[a, k, r, upper]
+                if not np.isnan(top) and (value > top or np.isnan(value)):  # np.maximum
+                    top = value
+            peak[a, r] = top
     per_host = np.zeros((n_hosts, N_RESOURCES))
     for e in range(host_apps.shape[0]):
         h, a = host_apps[e, 0], host_apps[e, 1]
         share = host_shares[e]
         for r in range(N_RESOURCES):
-            peak = forecast[a, 0, r, upper]
-            for k in range(1, lead):
-                value = forecast[a, k, r, upper]
-                if value > peak or np.isnan(value):
-                    peak = value if not np.isnan(peak) else peak
-            per_host[h, r] += share * peak
+            per_host[h, r] += share * peak[a, r]
     for h in range(n_hosts):
         for r in range(N_RESOURCES):
             bound = threshold * capacity[h, r]
