@@ -72,9 +72,13 @@ class GuardrailConfig:
     """Limits on scaling targets (works with and without Hydra).
 
     Attributes:
-        min_ref: Minimum allocation per resource in reference units, >= 0.
+        min_ref: Minimum allocation per resource in reference units, >= 0 (default 0:
+            like Kubernetes' VPA and Autopilot, only absolute minimums).
         max_ref: Maximum allocation per resource in reference units, > 0 (inf = none).
-        min_abs: Minimum allocation per resource in absolute units (vCPU, MiB, KB/s, KB/s).
+        min_abs: Minimum allocation per resource in absolute units (vCPU, MiB, KB/s, KB/s);
+            the default is the simulator's smallest VM (``cluster.scaling.min_allocation``)
+            times its default two components per application, so the backend never clamps
+            what the guardrails let through.
         max_abs: Maximum allocation per resource in absolute units (inf = none).
         max_change_factor: Largest factor by which a target may differ from the pending
             allocation in one tick, >= 1 (inf = none).
@@ -86,9 +90,9 @@ class GuardrailConfig:
         deadband: Relative changes below this are held, >= 0.
     """
 
-    min_ref: tuple[float, ...] = (0.1, 0.1, 0.05, 0.05)
+    min_ref: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
     max_ref: tuple[float, ...] = (math.inf, math.inf, math.inf, math.inf)
-    min_abs: tuple[float, ...] = (0.05, 64.0, 0.0, 0.0)
+    min_abs: tuple[float, ...] = (0.02, 128.0, 20.0, 20.0)
     max_abs: tuple[float, ...] = (math.inf, math.inf, math.inf, math.inf)
     max_change_factor: float = 2.0
     scale_down_cooldown_s: float = 300.0

@@ -34,13 +34,17 @@ class ScalingConfig:
     Attributes:
         latency_s: Actuation latency per resource, s (a change lands at the first tick
             boundary at or after the decision time plus the latency).
-        min_allocation: Smallest allocation of a component VM per resource (> 0).
+        min_allocation: Smallest allocation of a component VM per resource (> 0). The
+            default is what a hypervisor allows a VM: 0.01 vCPU (the Linux CFS bandwidth
+            quota's minimum of 1 ms per 100 ms period, libvirt ``<cputune><quota>``), 64 MiB
+            (a minimal Linux guest; the balloon shrinks no further), 10 KB/s of disk and of
+            network (libvirt ``iotune`` / ``<bandwidth>`` caps).
         max_allocation: Largest allocation of a component VM per resource, or None for the
             host capacity times its overcommit ratio.
     """
 
     latency_s: tuple[float, ...] = (15.0, 30.0, 5.0, 5.0)
-    min_allocation: tuple[float, ...] = (0.1, 128.0, 100.0, 100.0)
+    min_allocation: tuple[float, ...] = (0.01, 64.0, 10.0, 10.0)
     max_allocation: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:

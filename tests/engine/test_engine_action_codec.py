@@ -109,7 +109,7 @@ def test_hold_action_holds():
         (ActionMode.DISCRETE, np.zeros(11, np.int64), "shape"),
         (ActionMode.DISCRETE, np.zeros(12, np.float32), "integers"),
         (ActionMode.DISCRETE, np.full(12, 5, np.int64), r"entry 0 is 5, outside \[0, 4\]"),
-        (ActionMode.CONTINUOUS, np.full(12, 5.0, np.float32), "clip it first"),
+        (ActionMode.CONTINUOUS, np.full(12, 2000.0, np.float32), "clip it first"),  # > max_target
         (ActionMode.CONTINUOUS, np.full(12, np.nan, np.float32), "outside"),
         (ActionMode.CONTINUOUS, np.zeros(12, np.int64), "floats"),
     ],

@@ -42,7 +42,7 @@ def test_defaults_are_valid_and_lists_become_tuples() -> None:
         (lambda: ClusterConfig(pool=3), "cluster.pool", "PoolConfig"),  # type: ignore[arg-type]
         (lambda: ScalingConfig(latency_s=(1, -1, 0, 0)), "cluster.scaling.latency_s[1]", ">= 0"),
         (
-            lambda: ScalingConfig(max_allocation=(0.01, 1e6, 1e6, 1e6)),
+            lambda: ScalingConfig(max_allocation=(0.001, 1e6, 1e6, 1e6)),
             "cluster.scaling.max_allocation",
             "below min_allocation",
         ),

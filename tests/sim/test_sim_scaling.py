@@ -78,7 +78,7 @@ def test_targets_are_clamped_to_bounds_and_host_room() -> None:
     assert result.outcome is not None
     assert result.outcome.clamped[:, Resource.CPU].tolist() == [True, True]
     assert "2 entries clamped" in result.reason
-    assert sim.alloc[0, Resource.CPU] == pytest.approx(0.1)
+    assert sim.alloc[0, Resource.CPU] == pytest.approx(cfg.scaling.min_allocation[Resource.CPU])
     # the decrease frees room only once it has landed: app 1 gets the room left before
     assert sim.alloc[1, Resource.CPU] == pytest.approx(room_before)
     assert (sim.host_reserved() <= sim.host_limit + 1e-9).all()
