@@ -158,12 +158,14 @@ def _account(  # pragma: no cover - compiled
     violations: NDArray[np.int64],
     work: NDArray[np.float64],
     scratch: NDArray[np.float64],
+    interval_hits: NDArray[np.uint8],
 ) -> None:
     """Account a block of ticks; see :meth:`FusedKpiKernel.account` for the arguments.
 
     ``per_resource`` is ``(4, C, 4)``: demand, served, throttled, dropped sums;
     ``per_app`` is ``(3, A)``: response-time sums, lost-throughput sums, scratch;
-    ``scratch`` is ``(5, C)``.
+    ``scratch`` is ``(5, C)``; ``interval_hits`` ``(C,)`` is set to 1 for components with
+    unserved demand (the others' throttled and dropped sums stay zero).
     """
     n, n_comp = demand.shape[0], demand.shape[1]
     k = shares.shape[0]
@@ -209,6 +211,7 @@ def _account(  # pragma: no cover - compiled
             )
             hits[c] = 1.0 if hit else 0.0
             if hit:
+                interval_hits[c] = 1
                 resp[c] += wait
                 err[c] = 1.0 - survive
                 s_lost[c // k] += d_cpu[c] * err[c] * inv_rate
@@ -326,6 +329,8 @@ class FusedKpiKernel:
         self._no_active = np.zeros((0, n_apps), dtype=np.bool_)
         self._scratch = np.zeros((5, n_comp))
         self._hosts: NDArray[np.intp] | None = None
+        self._interval_hits = np.ones(n_comp, dtype=np.uint8)
+        self._hits_for: IntervalSums | None = None
         self._topology = np.zeros((3, n_comp), dtype=np.intp)
         self._host_start = np.zeros(contention.n_hosts + 1, dtype=np.intp)
         self._allocation = np.zeros((n_comp, N_RESOURCES))
@@ -397,7 +402,17 @@ class FusedKpiKernel:
             sums.violation_ticks,
             self._work,
             self._scratch,
+            self.interval_hits(sums),
         )
+
+    def interval_hits(self, sums: IntervalSums) -> NDArray[np.uint8]:
+        """``(C,)`` 1 for the components with unserved demand in the interval of ``sums``
+        (only theirs have throttled or dropped sums); all ones when that interval was not
+        followed from its start."""
+        if sums is not self._hits_for:
+            self._hits_for = sums
+            self._interval_hits.fill(0 if sums.ticks == 0 else 1)
+        return self._interval_hits
 
     def host_groups(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Each component's host and class and the components grouped by host, ``(3, C)``,

@@ -46,6 +46,7 @@ def _close(  # pragma: no cover - compiled
     reserve: NDArray[np.float64],
     held: NDArray[np.float64],
     inv_rate: float,
+    interval_hits: NDArray[np.uint8],
     out: NDArray[np.float64],
     violated: NDArray[np.bool_],
 ) -> None:
@@ -60,17 +61,30 @@ def _close(  # pragma: no cover - compiled
     n_hosts = held.shape[0]
     cells = n_hosts * 4
     size = n_comp * 4
-    sums = per_resource.reshape(4 * size)
-    flat_totals = totals.reshape(4 * size)
-    for i in range(4 * size):
-        flat_totals[i] += sums[i]
+    # throttled and dropped sums are zero but for the components in interval_hits
+    sums = per_resource.reshape(4, size)
+    flat_totals = totals.reshape(4, size)
+    for p in range(2):
+        for i in range(size):
+            flat_totals[p, i] += sums[p, i]
+    for c in range(n_comp):
+        if interval_hits[c]:
+            for p in range(2, 4):
+                for r in range(4):
+                    totals[p, c, r] += per_resource[p, c, r]
     for a in range(n_apps):
         total_violations[a] += violations[a]
         violated[a] = violations[a] > 0
     if ticks > 1:
         scale = 1.0 / ticks
-        for i in range(4 * size):
-            sums[i] *= scale
+        for p in range(2):
+            for i in range(size):
+                sums[p, i] *= scale
+        for c in range(n_comp):
+            if interval_hits[c]:
+                for p in range(2, 4):
+                    for r in range(4):
+                        per_resource[p, c, r] *= scale
         for a in range(n_apps):
             per_app[0, a] *= scale
             per_app[1, a] *= scale
@@ -190,6 +204,7 @@ class FusedSnapshotBuilder(SnapshotBuilder):
             sim.reserve,
             sim.held_by_host(),
             self._inv_rate,
+            kernel.interval_hits(sums),
             out,
             violated,
         )
