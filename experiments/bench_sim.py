@@ -7,16 +7,22 @@ stabilisation window), applied each control tick through the bulk ``ScaleAllActi
 full accounting: host contention (CPU overcommitted 1.5x), throttling and drops, response
 times, error rates, SLA violations, allocation and spare-pool costs.
 
-It runs the vectorised :class:`~shadowsim.sim.simulator.Simulator` at three control
-intervals (every tick, every 3 ticks, every 12 ticks), and the naive reference
+It runs the :class:`~shadowsim.sim.simulator.Simulator` at three control intervals (every
+tick, every 3 ticks, every 12 ticks) with the per-tick kernels of ``BENCH_SIM_KERNEL``
+(``cluster.kernel``: AUTO, the compiled kernels when numba is installed), the every-tick case
+again with the numpy reference kernels, and the naive reference
 (:class:`~shadowsim.sim.naive.NaiveReplay`: one SimPy process per VM advancing each tick,
 scalar Python accounting) on the first ``NAIVE_TICKS`` ticks of the every-tick case, whose
-KPIs it compares with a vectorised replay of the same prefix. Timings are wall-clock on one
-thread (BLAS threads are limited to 1 before numpy loads). The last line printed is one
-JSON object; ``vm_steps_per_s`` is the every-tick run, policy included.
+KPIs it compares with a simulator replay of the same prefix. The compiled kernels are
+compiled (or loaded from numba's cache) on a short replay before any timing; a timed
+replay starts once its simulator is built. Timings are wall-clock on one thread (BLAS threads
+are limited to 1 before numpy loads); run it pinned to one core (``taskset -c 1``) on a quiet
+machine: the 1-minute load average is printed. The last line printed is one JSON object;
+``vm_steps_per_s`` is the every-tick run, policy included.
 
 Environment variables: ``BENCH_SIM_APPS`` (1000), ``BENCH_SIM_TICKS`` (2016),
-``BENCH_SIM_NAIVE_TICKS`` (288), ``BENCH_SIM_REPEATS`` (3, best of).
+``BENCH_SIM_NAIVE_TICKS`` (288), ``BENCH_SIM_REPEATS`` (3, best of), ``BENCH_SIM_KERNEL``
+(AUTO; JIT or NUMPY).
 """
 
 from __future__ import annotations
@@ -26,13 +32,16 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import gc  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from shadowsim.errors import ConfigError  # noqa: E402
 from shadowsim.sim.config import ClusterConfig  # noqa: E402
+from shadowsim.sim.jit import Kernel, use_jit  # noqa: E402
 from shadowsim.sim.naive import NaiveReplay  # noqa: E402
 from shadowsim.sim.reactive import ReactiveConfig, ReactiveRule  # noqa: E402
 from shadowsim.sim.simulator import Simulator  # noqa: E402
@@ -75,20 +84,24 @@ class Replay:
         return self.vm_steps / (self.wall_s - self.policy_s)
 
 
-def cluster_config(control_every: int) -> ClusterConfig:
+def cluster_config(control_every: int, kernel: Kernel = Kernel.AUTO) -> ClusterConfig:
     """The benchmark cluster: one VM per application, CPU overcommitted 1.5x."""
     return ClusterConfig(
         components_per_app=1,
         overcommit=(1.5, 1.0, 1.0, 1.0),
         control_every_ticks=control_every,
         max_block_ticks=16,
+        kernel=kernel,
     )
 
 
-def replay(workload: Workload, control_every: int) -> tuple[Replay, Simulator]:
-    """Replay the whole workload under the reactive rule; time it."""
-    sim = Simulator(workload, cluster_config(control_every))
-    rule = ReactiveRule(ReactiveConfig(), workload.n_apps)
+def replay(
+    workload: Workload, control_every: int, kernel: Kernel = Kernel.AUTO
+) -> tuple[Replay, Simulator]:
+    """Replay the whole workload under the reactive rule; time it (not building it)."""
+    sim = Simulator(workload, cluster_config(control_every, kernel))
+    rule = ReactiveRule(ReactiveConfig(kernel=kernel), workload.n_apps)
+    gc.collect()  # garbage of earlier runs is not this one's to collect
     clock = time.perf_counter
     policy = 0.0
     start = clock()
@@ -115,7 +128,22 @@ def replay(workload: Workload, control_every: int) -> tuple[Replay, Simulator]:
     return figures, sim
 
 
-def naive_check(workload: Workload, n_ticks: int) -> dict[str, float]:
+def warm_up(workload: Workload, kernel: Kernel) -> float:
+    """Compile (or load from cache) the kernels on a short replay; returns its wall time, s."""
+    start = time.perf_counter()
+    prefix = workload.window(0, min(workload.n_ticks, 8))
+    for every in (1, 3):  # the one-call interval end, and the general path
+        replay(prefix, every, kernel)
+    return time.perf_counter() - start
+
+
+def best_replay(workload: Workload, every: int, kernel: Kernel, repeats: int) -> Replay:
+    """The fastest of ``repeats`` replays."""
+    runs = [replay(workload, every, kernel)[0] for _ in range(repeats)]
+    return min(runs, key=lambda r: r.wall_s)
+
+
+def naive_check(workload: Workload, n_ticks: int, kernel: Kernel) -> dict[str, float]:
     """Naive replay of the first ``n_ticks`` ticks, timed, and its KPIs against the simulator's."""
     prefix = workload.window(0, n_ticks)
     config = cluster_config(1)
@@ -123,7 +151,7 @@ def naive_check(workload: Workload, n_ticks: int) -> dict[str, float]:
     start = time.perf_counter()
     result = naive.run()
     wall = time.perf_counter() - start
-    _, sim = replay(prefix, 1)
+    _, sim = replay(prefix, 1, kernel)
     totals = sim.ledger.totals
     pairs = {
         "demand": (totals.demand, result.demand),
@@ -153,16 +181,27 @@ def main() -> None:
     n_ticks = int(os.environ.get("BENCH_SIM_TICKS", "2016"))
     naive_ticks = min(int(os.environ.get("BENCH_SIM_NAIVE_TICKS", "288")), n_ticks)
     repeats = int(os.environ.get("BENCH_SIM_REPEATS", "3"))
+    name = os.environ.get("BENCH_SIM_KERNEL", "AUTO")
+    if name not in Kernel.__members__:
+        raise ConfigError("BENCH_SIM_KERNEL", f"expected one of {list(Kernel.__members__)}")
+    kernel = Kernel[name]
+    compiled = use_jit(kernel, "BENCH_SIM_KERNEL")
+    load_before = os.getloadavg()[0]
     workload = SyntheticGenerator(SyntheticConfig(n_apps=n_apps, n_ticks=n_ticks, seed=0)).load()
-    runs: list[Replay] = []
-    for every in CONTROL_EVERY:
-        best = min((replay(workload, every)[0] for _ in range(repeats)), key=lambda r: r.wall_s)
-        runs.append(best)
-    naive = naive_check(workload, naive_ticks)
+    warm_s = warm_up(workload, kernel)
+    runs = [best_replay(workload, every, kernel, repeats) for every in CONTROL_EVERY]
+    reference = best_replay(workload, 1, Kernel.NUMPY, repeats) if compiled else runs[0]
+    naive = naive_check(workload, naive_ticks, kernel)
+    load_after = os.getloadavg()[0]
     main_run = runs[0]
     speedup = main_run.vm_steps_per_s / naive["naive_vm_steps_per_s"]
 
-    print(f"bench_sim: {n_apps} VMs x {n_ticks} ticks of 300 s x 4 resources, reactive rule")
+    label = "compiled (numba)" if compiled else "numpy"
+    print(
+        f"bench_sim: {n_apps} VMs x {n_ticks} ticks of 300 s x 4 resources, reactive rule, "
+        f"{label} kernels (warm-up {warm_s:.1f} s); 1-min load average {load_before:.2f} "
+        f"before, {load_after:.2f} after (on {os.cpu_count()} CPUs)"
+    )
     print(
         f"{'control every':>14} {'wall s':>8} {'policy s':>9} {'VM-steps/s':>12} "
         f"{'sim only':>12} {'SLA viol.':>10} {'cost cu':>10}"
@@ -172,6 +211,12 @@ def main() -> None:
             f"{run.control_every:>11} tk {run.wall_s:8.2f} {run.policy_s:9.2f} "
             f"{run.vm_steps_per_s:12.3e} {run.sim_vm_steps_per_s:12.3e} "
             f"{run.sla_violation_share:10.4f} {run.cost_total:10.1f}"
+        )
+    if compiled:
+        print(
+            f"numpy reference kernels, every tick: {reference.wall_s:.2f} s = "
+            f"{reference.vm_steps_per_s:.3e} VM-steps/s; compiled/numpy "
+            f"{main_run.vm_steps_per_s / reference.vm_steps_per_s:.1f}x"
         )
     print(
         f"naive (one SimPy process per VM, scalar): {naive_ticks} ticks in "
@@ -188,6 +233,12 @@ def main() -> None:
         "sim_only_vm_steps_per_s_by_control_every": {
             str(r.control_every): r.sim_vm_steps_per_s for r in runs
         },
+        "kernel": "jit" if compiled else "numpy",
+        "numpy_vm_steps_per_s": reference.vm_steps_per_s,
+        "speedup_over_numpy": main_run.vm_steps_per_s / reference.vm_steps_per_s,
+        "warm_up_s": warm_s,
+        "load_avg_1m_before": load_before,
+        "load_avg_1m_after": load_after,
         "n_vms": n_apps,
         "n_ticks": n_ticks,
         "naive_ticks": naive_ticks,

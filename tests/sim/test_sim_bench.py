@@ -7,6 +7,7 @@ import json
 import pytest
 
 from experiments import bench_sim
+from shadowsim.errors import ConfigError
 
 
 def test_bench_sim_small(
@@ -27,3 +28,14 @@ def test_bench_sim_small(
     assert summary["kpi_max_rel_diff"] == 0.0
     assert summary["violations_identical"]
     assert any("naive" in line for line in lines[:-1])
+    assert summary["kernel"] in {"jit", "numpy"}
+    assert summary["numpy_vm_steps_per_s"] > 0
+    assert summary["load_avg_1m_before"] >= 0
+
+
+def test_bench_sim_refuses_an_unknown_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENCH_SIM_KERNEL", "FAST")
+    with pytest.raises(ConfigError) as info:
+        bench_sim.main()
+    assert info.value.key == "BENCH_SIM_KERNEL"
+    assert "JIT" in str(info.value)
