@@ -73,7 +73,7 @@ class A2cConfig:
 A2C_ALGORITHM = Algorithm(
     name="a2c",
     model_class=A2C,
-    policies=("grouped_multi_input", "multi_input"),
+    policies=("grouped_multi_input", "multi_input", "app_set"),
     legacy_policy="multi_input",
     config_class=A2cConfig,
 )

@@ -9,6 +9,8 @@ class from this catalog (never from a pickled or imported-by-string class). Name
   dimension on MultiDiscrete spaces);
 * ``grouped_recurrent_multi_input`` / ``recurrent_multi_input``: the same two for
   RecurrentPPO (LSTM);
+* ``app_set``: PPO/A2C actor-critic with one network shared by every application
+  (:mod:`~shadowsim_policies.sb3.app_set_policy`);
 * ``dqn_multi_input``: DQN's Q-network policy.
 
 The grouped classes have exactly the parameters of SB3's, so either can load the other's
@@ -25,6 +27,7 @@ from stable_baselines3.dqn.policies import MultiInputPolicy as DqnMultiInputPoli
 
 from shadowsim.catalog import Catalog
 from shadowsim.errors import ArtifactError
+from shadowsim_policies.sb3.app_set_policy import AppSetActorCriticPolicy
 from shadowsim_policies.sb3.grouped_policy import (
     GroupedMultiInputActorCriticPolicy,
     GroupedRecurrentMultiInputActorCriticPolicy,
@@ -37,6 +40,7 @@ POLICY_CLASSES.add("grouped_multi_input", GroupedMultiInputActorCriticPolicy)
 POLICY_CLASSES.add("multi_input", MultiInputActorCriticPolicy)
 POLICY_CLASSES.add("grouped_recurrent_multi_input", GroupedRecurrentMultiInputActorCriticPolicy)
 POLICY_CLASSES.add("recurrent_multi_input", RecurrentMultiInputActorCriticPolicy)
+POLICY_CLASSES.add("app_set", AppSetActorCriticPolicy)
 POLICY_CLASSES.add("dqn_multi_input", DqnMultiInputPolicy)
 
 

@@ -80,7 +80,7 @@ class PpoConfig:
 PPO_ALGORITHM = Algorithm(
     name="ppo",
     model_class=PPO,
-    policies=("grouped_multi_input", "multi_input"),
+    policies=("grouped_multi_input", "multi_input", "app_set"),
     legacy_policy="multi_input",
     config_class=PpoConfig,
 )
