@@ -342,7 +342,8 @@ class FusedGuardrails(Guardrails):
         _, pending = self.components.app_allocation(state)
         request = np.ascontiguousarray(requested, dtype=np.float64)
         shape = pending.shape
-        target, changes = np.empty((2, *shape))
+        target = np.empty(shape)
+        changes = np.empty(shape)
         flags = np.empty(shape, dtype=np.uint8)
         counts = np.zeros(len(_RULE_NAMES), dtype=np.int64)
         n_window = len(self._window)
@@ -381,7 +382,11 @@ class FusedGuardrails(Guardrails):
             counts,
             changes,
         )
-        rule_counts = {name: n for name, n in zip(_RULE_NAMES, counts.tolist(), strict=True) if n}
+        rule_counts = (
+            {name: n for name, n in zip(_RULE_NAMES, counts.tolist(), strict=True) if n}
+            if counts.any()
+            else {}
+        )
         return GuardrailReport(
             requested=requested,
             targets=target,

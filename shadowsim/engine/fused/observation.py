@@ -33,8 +33,8 @@ from shadowsim.sim.jit import njit
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
 
-# params (float64): kpi_clip, inv_components, inv_hosts, busy share, then time features (4)
-_KPI_CLIP, _INV_COMP, _INV_HOSTS, _BUSY, _TIME = 0, 1, 2, 3, 4
+# params (float64): kpi_clip, inv_components, inv_hosts, busy share
+_KPI_CLIP, _INV_COMP, _INV_HOSTS, _BUSY = 0, 1, 2, 3
 # offsets: start of each key in the buffer, in OBSERVATION_KEYS order
 (_USAGE, _FORECAST, _ALLOC, _PENDING, _KPI, _ERROR, _PRIORITY, _REF_LOG, _POOL, _HOSTS) = range(10)
 _TIME_KEY = 10
@@ -66,6 +66,7 @@ def _build(  # pragma: no cover - compiled
     inv_capacity: F64,
     params: F64,
     value_clip: np.float32,
+    time_features: tuple[float, float, float, float],
     out: tuple[F32, ...],
 ) -> None:
     """Fill the observation arrays ``out`` (in :data:`OBSERVATION_KEYS` order)."""
@@ -144,7 +145,7 @@ def _build(  # pragma: no cover - compiled
             v = np.float32(value)
             out_hosts[c, r] = low if v < low else v
     for c in range(4):
-        out_time[c] = np.float32(params[_TIME + c])
+        out_time[c] = np.float32(time_features[c])
 
 
 class FusedObservationBuilder(ObservationBuilder):
@@ -168,11 +169,12 @@ class FusedObservationBuilder(ObservationBuilder):
         super().__init__(spec, config, component_map=component_map, time_origin_s=time_origin_s)
         self._shapes = [tuple(self.space[key].shape or ()) for key in OBSERVATION_KEYS]
         self._inv_sla = np.stack([self._inv_sla_response, self._inv_sla_error]).astype(np.float64)
-        self._params = np.zeros(_TIME + 4)
+        self._params = np.zeros(4)
         self._params[_KPI_CLIP] = self.config.kpi_clip
         self._params[_INV_COMP] = self._inv_components
         self._params[_BUSY] = _BUSY_SHARE
         self._value_clip = np.float32(self.config.value_clip)
+        self._horizon = self.config.horizon
 
     def build(
         self,
@@ -183,7 +185,7 @@ class FusedObservationBuilder(ObservationBuilder):
         ref: F64,
     ) -> dict[str, F32]:
         """The observation of ``state`` (as :meth:`ObservationBuilder.build`)."""
-        if forecast.shape[1] < self.config.horizon:
+        if forecast.shape[1] < self._horizon:
             raise ShadowSimError(
                 f"forecast covers {forecast.shape[1]} ticks, the observation needs leads up to "
                 f"{self.config.horizon}; raise the forecast provider's horizon"
@@ -194,15 +196,10 @@ class FusedObservationBuilder(ObservationBuilder):
         if capacity is not self._capacity_of:
             self._inv_capacity = 1.0 / np.maximum(capacity, 1e-12)
             self._capacity_of = capacity
-        params = self._params
-        params[_INV_HOSTS] = 1.0 / capacity.shape[0]
+            self._params[_INV_HOSTS] = 1.0 / capacity.shape[0]
         t = self.time_origin_s + state.time_s
         day = 2.0 * math.pi * (t % _DAY_S) / _DAY_S
         week = 2.0 * math.pi * (t % _WEEK_S) / _WEEK_S
-        params[_TIME] = math.sin(day)
-        params[_TIME + 1] = math.cos(day)
-        params[_TIME + 2] = math.sin(week)
-        params[_TIME + 3] = math.cos(week)
         kpis = state.kpis
         arrays = tuple(np.empty(shape, np.float32) for shape in self._shapes)
         _build(
@@ -228,8 +225,9 @@ class FusedObservationBuilder(ObservationBuilder):
             state.pool_target,
             state.host_allocated,
             self._inv_capacity,
-            params,
+            self._params,
             self._value_clip,
+            (math.sin(day), math.cos(day), math.sin(week), math.cos(week)),
             arrays,
         )
         return dict(zip(OBSERVATION_KEYS, arrays, strict=True))
