@@ -157,6 +157,8 @@ class Simulator:
         self._control = 0
         self._alloc_rate = 0.0
         self._known_rate: float | None = None
+        self._alloc_version = 0
+        self._bound: tuple[NDArray[np.float64] | None, int] = (None, -1)
         self._pool_rate = 0.0
         self._overcommitted = bool(max(cfg.overcommit) > 1.0)
         self._refresh_allocation()
@@ -338,6 +340,7 @@ class Simulator:
         self._alloc_dirty = True
         self._reserved_cache = None
         self._known_rate = rate
+        self._alloc_version += 1
 
     def refresh_allocation(self) -> None:
         """Bring what depends on the allocation up to date, if it changed."""
@@ -371,6 +374,7 @@ class Simulator:
             for move in self.moves.active:
                 total[move.destination] += move.reserved
             self._reserved_cache = total
+            self._bound = (total, self._alloc_version)
         return self._reserved_cache
 
     def held_by_host(self) -> NDArray[np.float64]:
@@ -386,6 +390,14 @@ class Simulator:
         for move in self.moves.active:
             reserved[move.destination] += move.reserved
         self._reserved_cache = reserved
+        self._bound = (reserved, self._alloc_version)
+
+    def allocation_bound(self) -> NDArray[np.float64] | None:
+        """``(H, 4)`` host reservations computed since the allocation last changed: they
+        bound each host's summed allocation (a reservation is never below the allocation,
+        spares and moves only add); None when the allocation changed since."""
+        bound, version = self._bound
+        return bound if version == self._alloc_version else None
 
     def room(self) -> NDArray[np.float64]:
         """``(H, 4)`` room left per host: capacity x overcommit minus reservations."""

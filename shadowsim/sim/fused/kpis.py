@@ -21,6 +21,7 @@ Importing this module imports numba (see :mod:`shadowsim.sim.jit`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,9 +51,14 @@ def _contention(  # pragma: no cover - compiled
     topology: NDArray[np.intp],
     host_start: NDArray[np.intp],
     capacity: NDArray[np.float64],
+    bound: NDArray[np.float64],
     work: NDArray[np.float64],
 ) -> bool:
     """Per host, resource and class: wanted usage, and the served share when contended.
+
+    ``bound`` ``(H, 4)``, when not empty, is at least each host's summed allocation (its
+    reservations): when no host's bound exceeds its capacity, no host can be contended
+    (a component never wants more than its allocation) and nothing is summed.
 
     ``topology`` rows are each component's host, class and the components sorted by host
     (stably, so each host's usage is summed in component order, as ``np.bincount`` does);
@@ -63,6 +69,13 @@ def _contention(  # pragma: no cover - compiled
     """
     n_cls = (work.shape[2] - 1) // 2
     has_service = service.shape[0] > 0
+    if bound.shape[0] > 0:
+        possible = False
+        for h in range(capacity.shape[0]):
+            for r in range(4):
+                possible |= bound[h, r] > capacity[h, r] * _CAPACITY_TOL
+        if not possible:
+            return False
     contended = False
     for h in range(capacity.shape[0]):
         work[h, :, 1 : 1 + n_cls] = 0.0
@@ -149,6 +162,7 @@ def _account(  # pragma: no cover - compiled
     topology: NDArray[np.intp],
     host_start: NDArray[np.intp],
     capacity: NDArray[np.float64],
+    bound: NDArray[np.float64],
     shares: NDArray[np.float64],
     sla: NDArray[np.float64],
     params: NDArray[np.float64],
@@ -181,7 +195,9 @@ def _account(  # pragma: no cover - compiled
     for t in range(n):
         contended = False
         if check:
-            contended = _contention(t, demand, alloc, service, topology, host_start, capacity, work)
+            contended = _contention(
+                t, demand, alloc, service, topology, host_start, capacity, bound, work
+            )
         # which components have demand beyond their (effective) allocation, and the
         # M/M/1 response on the CPU allocation (branch-free loops: vector instructions)
         for c in range(n_comp):
@@ -330,6 +346,10 @@ class FusedKpiKernel:
         self._scratch = np.zeros((5, n_comp))
         self._hosts: NDArray[np.intp] | None = None
         self._interval_hits = np.ones(n_comp, dtype=np.uint8)
+        self._no_bound = np.zeros((0, N_RESOURCES))
+        self.bound_source: Callable[[], NDArray[np.float64] | None] | None = None
+        """Gives an upper bound of each host's summed allocation when one is known (the
+        simulator's host reservations while the allocation has not changed since)."""
         self._hits_for: IntervalSums | None = None
         self._topology = np.zeros((3, n_comp), dtype=np.intp)
         self._host_start = np.zeros(contention.n_hosts + 1, dtype=np.intp)
@@ -393,6 +413,7 @@ class FusedKpiKernel:
             topology,
             host_start,
             self.contention.capacity,
+            self._bound(),
             self._shares,
             self._sla,
             self._params,
@@ -404,6 +425,11 @@ class FusedKpiKernel:
             self._scratch,
             self.interval_hits(sums),
         )
+
+    def _bound(self) -> NDArray[np.float64]:
+        """``(H, 4)`` upper bound of each host's summed allocation, or empty for none."""
+        bound = None if self.bound_source is None else self.bound_source()
+        return self._no_bound if bound is None else bound
 
     def interval_hits(self, sums: IntervalSums) -> NDArray[np.uint8]:
         """``(C,)`` 1 for the components with unserved demand in the interval of ``sums``

@@ -160,6 +160,8 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         self._comp_size = n_comp * N_RESOURCES
         self._shape_h = (n_hosts, N_RESOURCES)
         self._shape_c = (n_comp, N_RESOURCES)
+        if isinstance(sim.kernel, FusedKpiKernel):  # the reservations it reports bound the
+            sim.kernel.bound_source = sim.allocation_bound  # allocation: contention checks
 
     def build(self) -> ClusterState:
         """Close the ledger's interval and report it."""
