@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +25,10 @@ from numpy.typing import NDArray
 from shadowsim.errors import ConfigError
 from shadowsim.sim.checks import check_fraction, check_positive
 from shadowsim.sim.components import ComponentLayout
+from shadowsim.workloads.workload import Workload
+
+if TYPE_CHECKING:
+    from shadowsim.sim.config import ClusterConfig
 
 _EPS = 1e-9
 
@@ -162,4 +167,80 @@ def place(
         "cluster.n_hosts",
         f"{sizes.shape[0]} VMs do not fit on {n_hosts} hosts of capacity x overcommit "
         f"{capacity.tolist()}{hint}; raise n_hosts or leave it null to size the cluster",
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class InitialCluster:
+    """The cluster a simulator starts with.
+
+    Attributes:
+        low: ``(4,)`` smallest component allocation.
+        high: ``(4,)`` largest component allocation (a host's capacity x overcommit, or
+            ``scaling.max_allocation``).
+        allocation: ``(C, 4)`` initial allocations.
+        clipped: Initial allocation entries clipped to ``high``.
+        spare_size: ``(4,)`` size of a spare VM.
+        host_of: ``(C,)`` host of each component.
+        n_hosts: Number of hosts.
+        spare_states: Readiness state of each initial spare placed on a host.
+        spare_hosts: Host of each of those spares.
+        unplaced_spares: Readiness state of each initial spare holding no capacity.
+    """
+
+    low: NDArray[np.float64]
+    high: NDArray[np.float64]
+    allocation: NDArray[np.float64]
+    clipped: int
+    spare_size: NDArray[np.float64]
+    host_of: NDArray[np.intp]
+    n_hosts: int
+    spare_states: NDArray[np.intp]
+    spare_hosts: NDArray[np.intp]
+    unplaced_spares: NDArray[np.intp]
+
+
+def initial_cluster(
+    workload: Workload, config: ClusterConfig, layout: ComponentLayout, pack: Packer
+) -> InitialCluster:
+    """Initial allocations, spares and placement (sized or given hosts).
+
+    Raises:
+        ConfigError: When the workload does not fit ``config.n_hosts``.
+    """
+    interval_s = float(workload.interval_s)
+    limit_one = np.asarray(config.host_capacity) * np.asarray(config.overcommit)
+    low = np.asarray(config.scaling.min_allocation)
+    high = limit_one.copy()
+    if config.scaling.max_allocation is not None:
+        high = np.minimum(high, np.asarray(config.scaling.max_allocation))
+    alloc, clipped = initial_allocation(
+        workload.demand, interval_s, layout, config.initial, low, high
+    )
+    pool = config.pool
+    spare_size = (
+        np.asarray(pool.spare_size)
+        if pool.spare_size is not None
+        else np.clip(np.median(alloc, axis=0), low, high)
+    )
+    held = np.asarray(pool.held_fraction) * spare_size
+    spare_states = np.repeat(np.arange(len(pool.initial_target)), pool.initial_target)
+    if not pool.start_ready:
+        spare_states = spare_states[:0]
+    spare_items = held[spare_states]
+    placed = spare_items.any(axis=1)
+    items = np.concatenate([alloc, spare_items[placed]])
+    item_host, n_hosts = place(items, limit_one, config.target_utilisation, config.n_hosts, pack)
+    n_comp = layout.n_components
+    return InitialCluster(
+        low=low,
+        high=high,
+        allocation=alloc,
+        clipped=clipped,
+        spare_size=spare_size,
+        host_of=item_host[:n_comp].astype(np.intp),
+        n_hosts=n_hosts,
+        spare_states=spare_states[placed],
+        spare_hosts=item_host[n_comp:],
+        unplaced_spares=spare_states[~placed],
     )

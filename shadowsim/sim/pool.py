@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,6 +116,24 @@ class PoolConfig:
             raise ConfigError(
                 _KEY + "start_ready", f"expected true/false, got {self.start_ready!r}"
             )
+
+
+def invalid_pool_targets(targets: Sequence[object], config: PoolConfig) -> str:
+    """Why ``targets`` cannot be the pool's target (one integer count in ``[0,
+    max_per_state]`` per readiness state), or "" when they can."""
+    n_states = len(config.initial_target)
+    if len(targets) != n_states:
+        return f"need {n_states} targets (one per state)"
+    bad = [
+        t
+        for t in targets
+        if isinstance(t, bool)
+        or not isinstance(t, int | np.integer)
+        or not 0 <= t <= config.max_per_state
+    ]
+    if bad:
+        return f"targets must be integers in [0, {config.max_per_state}], got {bad}"
+    return ""
 
 
 @dataclass(eq=False)

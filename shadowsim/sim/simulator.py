@@ -40,8 +40,9 @@ from shadowsim.sim.mover import Mover
 from shadowsim.sim.moves import EventKind, Move, SimEvent
 from shadowsim.sim.outages import Outages
 from shadowsim.sim.parts import sim_parts
-from shadowsim.sim.placement import initial_allocation, place
-from shadowsim.sim.pool import Provision, SparePool
+from shadowsim.sim.placement import initial_cluster
+from shadowsim.sim.pool import Provision, SparePool, invalid_pool_targets
+from shadowsim.sim.reservations import HostReservations
 from shadowsim.workloads.workload import Priority, Workload
 
 _TIME_EPS = 1e-9
@@ -71,31 +72,11 @@ class Simulator:
             workload.priority, cfg.components_per_app, cfg.component_shares
         )
         self.layout = layout
-        cap = np.asarray(cfg.host_capacity)
-        limit_one = cap * np.asarray(cfg.overcommit)
-        low = np.asarray(cfg.scaling.min_allocation)
-        high = limit_one.copy()
-        if cfg.scaling.max_allocation is not None:
-            high = np.minimum(high, np.asarray(cfg.scaling.max_allocation))
-        alloc, self.clipped_initial = initial_allocation(
-            workload.demand, self.interval_s, layout, cfg.initial, low, high
-        )
-        spare_size = (
-            np.asarray(cfg.pool.spare_size)
-            if cfg.pool.spare_size is not None
-            else np.clip(np.median(alloc, axis=0), low, high)
-        )
-        held = np.asarray(cfg.pool.held_fraction) * spare_size
-        spare_states = np.repeat(np.arange(len(cfg.pool.initial_target)), cfg.pool.initial_target)
-        if not cfg.pool.start_ready:
-            spare_states = spare_states[:0]
-        spare_items = held[spare_states]
-        placed_spares = spare_items.any(axis=1)
-        items = np.concatenate([alloc, spare_items[placed_spares]])
-        item_host, n_hosts = place(
-            items, limit_one, cfg.target_utilisation, cfg.n_hosts, parts.pack
-        )
+        start = initial_cluster(workload, cfg, layout, parts.pack)
+        alloc, self.clipped_initial, n_hosts = start.allocation, start.clipped, start.n_hosts
+        low, high = start.low, start.high
         n_comp = layout.n_components
+        cap = np.asarray(cfg.host_capacity)
         self.host_capacity = np.tile(cap, (n_hosts, 1))
         self.host_capacity.setflags(write=False)
         self.host_limit = self.host_capacity * np.asarray(cfg.overcommit)
@@ -115,24 +96,22 @@ class Simulator:
         self.alloc = alloc
         self.pending = alloc.copy()
         self.reserve = alloc.copy()
-        self.host_of = item_host[:n_comp].astype(np.intp)
+        self.host_of = start.host_of
         self.migrating = np.zeros(n_comp, dtype=np.bool_)
         self.on_spare = np.zeros(n_comp, dtype=np.bool_)
         self.host_up = np.ones(n_hosts, dtype=np.bool_)
         self.events: list[SimEvent] = []
         self.cells = (self.host_of[:, None] * N_RESOURCES + np.arange(N_RESOURCES)).ravel()
-        self._reserved_cache: NDArray[np.float64] | None = None
-        self._held_cache: NDArray[np.float64] | None = None
+        self.reservations = HostReservations(self)
         # models
-        self.pool = SparePool(cfg.pool, n_hosts, spare_size)
-        spare_hosts = item_host[n_comp:]
-        for state, host in zip(spare_states[placed_spares], spare_hosts, strict=True):
+        self.pool = SparePool(cfg.pool, n_hosts, start.spare_size)
+        for state, host in zip(start.spare_states, start.spare_hosts, strict=True):
             self.pool.ready[host, state] += 1
         comp_reserved = np.bincount(
             self.cells, weights=alloc.ravel(), minlength=self.host_limit.size
         ).reshape(self.host_limit.shape)
         self.pool.add_ready(
-            spare_states[~placed_spares], self.host_limit - comp_reserved, self.host_capacity
+            start.unplaced_spares, self.host_limit - comp_reserved, self.host_capacity
         )
         self.cost = parts.cost(cfg.prices)
         self.contention = ContentionResolver(
@@ -157,8 +136,6 @@ class Simulator:
         self._control = 0
         self._alloc_rate = 0.0
         self._known_rate: float | None = None
-        self._alloc_version = 0
-        self._bound: tuple[NDArray[np.float64] | None, int] = (None, -1)
         self._pool_rate = 0.0
         self._overcommitted = bool(max(cfg.overcommit) > 1.0)
         self._refresh_allocation()
@@ -338,9 +315,8 @@ class Simulator:
             rate: The new allocation's cost rate, cu/s, when the caller computed it.
         """
         self._alloc_dirty = True
-        self._reserved_cache = None
+        self.reservations.allocation_changed()
         self._known_rate = rate
-        self._alloc_version += 1
 
     def refresh_allocation(self) -> None:
         """Bring what depends on the allocation up to date, if it changed."""
@@ -362,42 +338,11 @@ class Simulator:
 
     def reserved_changed(self) -> None:
         """Drop the cached host reservations (call after any reservation changes)."""
-        self._reserved_cache = None
+        self.reservations.changed()
 
     def host_reserved(self) -> NDArray[np.float64]:
         """``(H, 4)`` capacity reserved per host: components, in-flight moves and spares."""
-        if self._reserved_cache is None:
-            total = np.bincount(
-                self.cells, weights=self.reserve.ravel(), minlength=self.host_limit.size
-            ).reshape(self.host_limit.shape)
-            total += self.held_by_host()
-            for move in self.moves.active:
-                total[move.destination] += move.reserved
-            self._reserved_cache = total
-            self._bound = (total, self._alloc_version)
-        return self._reserved_cache
-
-    def held_by_host(self) -> NDArray[np.float64]:
-        """``(H, 4)`` capacity held by spares per host (cached until the pool changes)."""
-        if self._held_cache is None:
-            self._held_cache = self.pool.held_by_host()
-        return self._held_cache
-
-    def adopt_host_reserved(self, reserved: NDArray[np.float64]) -> None:
-        """Take ``(H, 4)`` reservations of components and spares computed elsewhere (by a
-        compiled snapshot, in :meth:`host_reserved`'s order), add the moves in flight and
-        keep them as :meth:`host_reserved`."""
-        for move in self.moves.active:
-            reserved[move.destination] += move.reserved
-        self._reserved_cache = reserved
-        self._bound = (reserved, self._alloc_version)
-
-    def allocation_bound(self) -> NDArray[np.float64] | None:
-        """``(H, 4)`` host reservations computed since the allocation last changed: they
-        bound each host's summed allocation (a reservation is never below the allocation,
-        spares and moves only add); None when the allocation changed since."""
-        bound, version = self._bound
-        return bound if version == self._alloc_version else None
+        return self.reservations.total()
 
     def room(self) -> NDArray[np.float64]:
         """``(H, 4)`` room left per host: capacity x overcommit minus reservations."""
@@ -410,24 +355,11 @@ class Simulator:
 
     # ------------------------------------------------------------------ pool
     def _pool_target(self, action: PoolTargetAction) -> ActionResult:
-        cfg = self.config.pool
-        targets = action.targets
-        n_states = len(cfg.initial_target)
-        if len(targets) != n_states:
-            return ActionResult(action, False, f"need {n_states} targets (one per state)")
-        bad = [
-            t
-            for t in targets
-            if isinstance(t, bool)
-            or not isinstance(t, int | np.integer)
-            or not 0 <= t <= cfg.max_per_state
-        ]
-        if bad:
-            return ActionResult(
-                action, False, f"targets must be integers in [0, {cfg.max_per_state}], got {bad}"
-            )
+        problem = invalid_pool_targets(action.targets, self.config.pool)
+        if problem:
+            return ActionResult(action, False, problem)
         self.sync_now()
-        self.pool.target = np.asarray(targets, dtype=np.int64)
+        self.pool.target = np.asarray(action.targets, dtype=np.int64)
         unplaced = self.reconcile_pool()
         reason = f"{unplaced} spare(s) not placed yet: no host has room" if unplaced else ""
         return ActionResult(action, True, reason, self.env.now)
@@ -463,8 +395,7 @@ class Simulator:
         self._pool_rate = self.cost.pool_rate(
             self.pool.holding_counts(), self.pool.holding, self.pool.spare_size
         )
-        self._held_cache = None
-        self._reserved_cache = None
+        self.reservations.pool_changed()
         self.snapshots.pool_changed()
 
     def moving(self) -> list[Move]:

@@ -30,127 +30,10 @@ from numpy.typing import NDArray
 from shadowsim.resources import N_RESOURCES, Resource
 from shadowsim.sim.components import ComponentLayout
 from shadowsim.sim.contention import ContentionResolver
+from shadowsim.sim.fused.serving import TINY, contention_shares, serve_component
 from shadowsim.sim.jit import njit
 from shadowsim.sim.kpis import QueueConfig
 from shadowsim.sim.ledger import IntervalSums
-
-_TINY = 1e-12  # as in shadowsim.sim.kpis
-_CAPACITY_TOL = 1.0 + 1e-12  # as in shadowsim.sim.contention
-# params layout: request_cpu_s, max_utilisation, timeout_s, 1 / request_cpu_s,
-# buffer ticks per resource (4), half a tick per resource (4; 0 for memory)
-_BUFFER = 4
-_HALF = 8
-
-
-@njit
-def _contention(  # pragma: no cover - compiled
-    t: int,
-    demand: NDArray[np.float64],
-    alloc: NDArray[np.float64],
-    service: NDArray[np.float64],
-    topology: NDArray[np.intp],
-    host_start: NDArray[np.intp],
-    capacity: NDArray[np.float64],
-    bound: NDArray[np.float64],
-    work: NDArray[np.float64],
-) -> bool:
-    """Per host, resource and class: wanted usage, and the served share when contended.
-
-    ``bound`` ``(H, 4)``, when not empty, is at least each host's summed allocation (its
-    reservations): when no host's bound exceeds its capacity, no host can be contended
-    (a component never wants more than its allocation) and nothing is summed.
-
-    ``topology`` rows are each component's host, class and the components sorted by host
-    (stably, so each host's usage is summed in component order, as ``np.bincount`` does);
-    host ``h``'s components are ``topology[2, host_start[h] : host_start[h + 1]]``.
-    ``work[h, r, 0]`` is the host total, ``work[h, r, 1 + p]`` the total of class ``p``,
-    ``work[h, r, 1 + P + p]`` the share class ``p`` is served. Returns True when some host
-    is contended in tick ``t``.
-    """
-    n_cls = (work.shape[2] - 1) // 2
-    has_service = service.shape[0] > 0
-    if bound.shape[0] > 0:
-        possible = False
-        for h in range(capacity.shape[0]):
-            for r in range(4):
-                possible |= bound[h, r] > capacity[h, r] * _CAPACITY_TOL
-        if not possible:
-            return False
-    contended = False
-    for h in range(capacity.shape[0]):
-        work[h, :, 1 : 1 + n_cls] = 0.0
-        w0 = w1 = w2 = w3 = 0.0
-        for i in range(host_start[h], host_start[h + 1]):
-            c = topology[2, i]
-            cls = 1 + topology[1, c]
-            sv = service[t, c] if has_service else 1.0
-            w = min(demand[t, c, 0], alloc[c, 0] * sv if has_service else alloc[c, 0])
-            w0 += w
-            work[h, 0, cls] += w
-            w = min(demand[t, c, 1], alloc[c, 1])
-            w1 += w
-            work[h, 1, cls] += w
-            w = min(demand[t, c, 2], alloc[c, 2] * sv if has_service else alloc[c, 2])
-            w2 += w
-            work[h, 2, cls] += w
-            w = min(demand[t, c, 3], alloc[c, 3] * sv if has_service else alloc[c, 3])
-            w3 += w
-            work[h, 3, cls] += w
-        work[h, 0, 0], work[h, 1, 0], work[h, 2, 0], work[h, 3, 0] = w0, w1, w2, w3
-        for r in range(4):
-            contended |= work[h, r, 0] > capacity[h, r] * _CAPACITY_TOL
-    if contended:
-        for h in range(capacity.shape[0]):
-            for r in range(4):
-                remaining = capacity[h, r]
-                for cls in range(n_cls - 1, -1, -1):
-                    need = work[h, r, 1 + cls]
-                    work[h, r, 1 + n_cls + cls] = remaining / need if need > remaining else 1.0
-                    remaining = max(remaining - need, 0.0)
-    return contended
-
-
-@njit
-def _serve(  # pragma: no cover - compiled
-    t: int,
-    c: int,
-    demand: NDArray[np.float64],
-    alloc: NDArray[np.float64],
-    sv: float,
-    has_service: bool,
-    fraction: NDArray[np.float64],
-    contended: bool,
-    params: NDArray[np.float64],
-    per_resource: NDArray[np.float64],
-) -> tuple[bool, float, float]:
-    """Throttle and drop what component ``c`` is not served in tick ``t``.
-
-    ``fraction`` is the share of its class served on its host per resource (read only when
-    ``contended``). Returns whether any demand went unserved, the survival probability of a
-    request and the longest backlog wait, s.
-    """
-    survive = 1.0
-    wait = 0.0
-    hit = False
-    for r in range(4):
-        d = demand[t, c, r]
-        e = alloc[c, r] * sv if has_service and r != 1 else alloc[c, r]
-        if contended:
-            u = d - min(d, e) * fraction[r]
-            over = u > 0.0
-        else:
-            over = d > e
-            u = d - e
-        if over:
-            hit = True
-            thr = min(u, e * params[_BUFFER + r])
-            drop = u - thr
-            per_resource[1, c, r] -= u
-            per_resource[2, c, r] += thr
-            per_resource[3, c, r] += drop
-            survive *= 1.0 - drop / max(d, _TINY)
-            wait = max(wait, thr * (params[_HALF + r] / max(e, _TINY)))
-    return hit, survive, wait
 
 
 @njit
@@ -195,7 +78,7 @@ def _account(  # pragma: no cover - compiled
     for t in range(n):
         contended = False
         if check:
-            contended = _contention(
+            contended = contention_shares(
                 t, demand, alloc, service, topology, host_start, capacity, bound, work
             )
         # which components have demand beyond their (effective) allocation, and the
@@ -213,7 +96,7 @@ def _account(  # pragma: no cover - compiled
             )
             hits[c] = 1.0 if over | contended else 0.0
         for c in range(n_comp):
-            inv_cpu = 1.0 / max(e_cpu[c], _TINY)
+            inv_cpu = 1.0 / max(e_cpu[c], TINY)
             resp[c] = (inv_cpu * rcs) / (1.0 - min(d_cpu[c] * inv_cpu, max_util))
             err[c] = 0.0
         # throttling, drops, errors and backlog waits of those components only
@@ -222,7 +105,7 @@ def _account(  # pragma: no cover - compiled
                 continue
             fraction = work[topology[0, c], :, 1 + n_cls + topology[1, c]]
             sv = service[t, c] if has_service else 1.0
-            hit, survive, wait = _serve(
+            hit, survive, wait = serve_component(
                 t, c, demand, alloc, sv, has_service, fraction, contended, params, per_resource
             )
             hits[c] = 1.0 if hit else 0.0
@@ -442,7 +325,8 @@ class FusedKpiKernel:
 
     def host_groups(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Each component's host and class and the components grouped by host, ``(3, C)``,
-        and where each host's group starts, ``(H + 1,)`` (see ``_contention``)."""
+        and where each host's group starts, ``(H + 1,)`` (see
+        :func:`~shadowsim.sim.fused.serving.contention_shares`)."""
         if self.contention.host_of is not self._hosts:
             self._place(self.contention.host_of)
         return self._topology, self._host_start

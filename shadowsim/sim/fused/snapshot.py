@@ -161,7 +161,7 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         self._shape_h = (n_hosts, N_RESOURCES)
         self._shape_c = (n_comp, N_RESOURCES)
         if isinstance(sim.kernel, FusedKpiKernel):  # the reservations it reports bound the
-            sim.kernel.bound_source = sim.allocation_bound  # allocation: contention checks
+            sim.kernel.bound_source = sim.reservations.allocation_bound  # contention checks
 
     def build(self) -> ClusterState:
         """Close the ledger's interval and report it."""
@@ -204,7 +204,7 @@ class FusedSnapshotBuilder(SnapshotBuilder):
             sim.alloc,
             sim.pending,
             sim.reserve,
-            sim.held_by_host(),
+            sim.reservations.held(),
             self._inv_rate,
             kernel.interval_hits(sums),
             out,
@@ -226,7 +226,7 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         per_app: NDArray[np.float64] = arguments[1]
         cells, size, n_apps = self._cells, self._comp_size, self._n_apps
         host_used = out[:cells].reshape(self._shape_h)
-        sim.adopt_host_reserved(out[cells : 2 * cells].reshape(self._shape_h))
+        sim.reservations.adopt(out[cells : 2 * cells].reshape(self._shape_h))
         at = 2 * cells
         allocation = out[at : at + size].reshape(self._shape_c)
         pending = out[at + size : at + 2 * size].reshape(self._shape_c)
