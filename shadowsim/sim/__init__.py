@@ -15,8 +15,11 @@ Time
   interval may be shorter when the workload ends.
 * SimPy carries the discrete events: control ticks, scaling actuations, spare provisioning
   and activation, migrations and handovers, host failures and repairs. Per-tick accounting is
-  vectorised with numpy over all VMs, over blocks of ticks between two events (at most
-  ``max_block_ticks`` at once); no SimPy process runs per VM.
+  vectorised over all VMs, over blocks of ticks between two events (at most
+  ``max_block_ticks`` at once); no SimPy process runs per VM. A scaling batch whose landing
+  time has come is put in force at the next synchronisation, right after the ticks before
+  its tick boundary are accounted; every event handler and every snapshot synchronises
+  first, so nothing can observe the difference.
 * Allocations and placement are sampled at tick boundaries: a change that lands inside a tick
   (scaling after its latency, the end of a move) takes effect from the next tick boundary.
   Service reductions (migration degradation and downtime, handover pauses, host failures)
@@ -93,6 +96,15 @@ Costs (:mod:`shadowsim.sim.cost`)
 Allocated resource-hours x prices (memory per GiB = 1024 MiB, I/O per MB/s = 1024 KB/s),
 spare holding cost, and per migration ``migration_fixed + migration_per_gib x GiB copied``
 (a shift pays the fixed part). All costs are >= 0.
+
+Implementation (:mod:`shadowsim.sim.jit`)
+-----------------------------------------
+``cluster.kernel`` picks the per-tick code: the numpy reference (NUMPY) or compiled numba
+kernels that fuse each step into one pass over the VMs (JIT; AUTO = JIT when numba is
+installed). With one component per application they give the same snapshots bit for bit,
+but for the allocation cost rate (summed in another order than ``np.dot``: 1e-16 relative);
+otherwise within 1e-12 relative (the reference sums some figures through BLAS or in another
+order). The kernels compile on the first simulator built with them and are cached on disk.
 
 Determinism
 -----------
