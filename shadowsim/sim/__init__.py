@@ -101,10 +101,11 @@ Implementation (:mod:`shadowsim.sim.jit`)
 -----------------------------------------
 ``cluster.kernel`` picks the per-tick code: the numpy reference (NUMPY) or compiled numba
 kernels that fuse each step into one pass over the VMs (JIT; AUTO = JIT when numba is
-installed). With one component per application they give the same snapshots bit for bit,
-but for the allocation cost rate (summed in another order than ``np.dot``: 1e-16 relative);
-otherwise within 1e-12 relative (the reference sums some figures through BLAS or in another
-order). The kernels compile on the first simulator built with them and are cached on disk.
+installed). With one component per application and one tick per control interval they
+give the same snapshots bit for bit, but for the allocation cost rate (summed in another
+order than ``np.dot``: 1e-16 relative); otherwise within 1e-12 relative (the reference sums
+some figures through BLAS, or blocks of ticks in another order). The kernels compile on
+the first simulator built with them and are cached on disk.
 
 Determinism
 -----------

@@ -3,8 +3,10 @@
 The simulator's per-tick work (accounting, contention, scaling plans, the reactive rule,
 snapshots) exists twice: the numpy implementation, which is the reference, and fused
 kernels compiled with numba that do the same arithmetic in one pass over the VMs and give
-the same figures (bit for bit with one component per application; within 1e-12 relative
-otherwise, where the reference sums through BLAS). :class:`Kernel` picks one.
+the same figures (bit for bit with one component per application and one tick per control
+interval, but for the allocation cost rate, summed in another order than ``np.dot``; within
+1e-12 relative otherwise, where the reference sums through BLAS or blocks of ticks in
+another order). :class:`Kernel` picks one.
 
 Nothing here imports numba: the modules holding compiled kernels
 (:mod:`shadowsim.sim.fused.kpis` and its siblings) import it, and they are imported only
