@@ -5,7 +5,8 @@
 
 * saves a checkpoint every ``checkpoint_every`` env steps (:class:`SafeCheckpointCallback`),
 * evaluates the deterministic policy every ``eval_every`` steps on separate envs and keeps the
-  best one (:class:`EvaluationCallback`),
+  best one (:class:`EvaluationCallback`); every evaluation replays the same episodes (the
+  evaluation envs are re-seeded first), so the returns are comparable,
 
 always in the pickle-free format of :mod:`~shadowsim_policies.sb3.persistence`; the final
 agent goes to ``out_dir/final``. Metrics go to an optional ``log_metric(name, value, step)``
@@ -173,6 +174,9 @@ class EvaluationCallback(BaseCallback):
         best_dir: Where the best agent so far is saved.
         save: ``save(model, directory)`` writes one agent.
         log_metric: Optional metric logger.
+        seed: The evaluation envs are re-seeded with it before every evaluation, so every
+            evaluation runs the same episodes (None: they run on, each evaluation other
+            episodes).
     """
 
     def __init__(
@@ -183,8 +187,10 @@ class EvaluationCallback(BaseCallback):
         best_dir: Path,
         save: Callable[[BaseAlgorithm, Path], Path],
         log_metric: MetricLogger | None = None,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
+        self.seed = seed
         self.every = every
         self.eval_env = eval_env
         self.n_episodes = n_episodes
@@ -197,6 +203,8 @@ class EvaluationCallback(BaseCallback):
 
     def evaluate(self) -> None:
         """Run one evaluation now, record it and save the model if it is the best."""
+        if self.seed is not None:
+            self.eval_env.seed(self.seed)
         mean, std = evaluate_policy(
             self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True,
             warn=False,
@@ -342,7 +350,8 @@ def train_agent(
         eval_venv = make_vec_env(factory, 1, VecEnvKind.DUMMY, algorithm)
         every = config.eval_every or config.total_timesteps
         evaluation = EvaluationCallback(
-            every, eval_venv, config.eval_episodes, out / "best", save, log_metric
+            every, eval_venv, config.eval_episodes, out / "best", save, log_metric,
+            seed=config.seed + config.n_envs,
         )
         callbacks.append(evaluation)
     if log_metric is not None:
