@@ -105,3 +105,28 @@ def test_first_fit_decreasing_places_identically(max_hosts: int | None) -> None:
             assert got is not None
             np.testing.assert_array_equal(got, expected)
     assert fused(np.array([HIGH * 1.5]), HIGH, 0.7, None) is None  # one item too big
+
+
+def test_kernel_accounts_sums_made_field_by_field_like_packed_ones() -> None:
+    from shadowsim.sim.fused.kpis import FusedKpiKernel
+    from shadowsim.sim.ledger import IntervalSums
+
+    workload = make_workload(n_apps=6, n_ticks=5, seed=3, noise=0.9)
+    sim = Simulator(workload, small_cluster(kernel=Kernel.JIT, overcommit=(2.0, 1, 1, 1)))
+    kernel = sim.kernel
+    assert isinstance(kernel, FusedKpiKernel)
+    kernel.set_allocation(sim.alloc * 0.6, check_contention=True)  # unserved demand
+    demand, active = sim.feed.block(0, 3)
+    packed = IntervalSums.zeros(6, 6)
+    shape = (6, 4)
+    loose = IntervalSums(
+        *(np.zeros(shape) for _ in range(4)), np.zeros(6), np.zeros(6), np.zeros(6, np.int64)
+    )
+    for sums in (packed, loose):
+        kernel.account(demand, None, active, sums)
+    assert loose.packed is None
+    assert loose.ticks == packed.ticks == 3
+    for name in ("demand", "served", "throttled", "dropped", "response_s", "lost_throughput"):
+        np.testing.assert_array_equal(getattr(loose, name), getattr(packed, name), err_msg=name)
+    np.testing.assert_array_equal(loose.violation_ticks, packed.violation_ticks)
+    assert packed.dropped.sum() > 0

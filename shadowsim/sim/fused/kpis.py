@@ -3,10 +3,11 @@
 :class:`FusedKpiKernel` has the interface of :class:`~shadowsim.sim.kpis.KpiKernel` and
 computes the same figures with the same arithmetic, in the same order, compiled by numba:
 per tick, one pass over the VMs sums the usage wanted per host and priority class (only
-when hosts may be overcommitted), the class shares of contended hosts are worked out per
-host and resource, and a second pass serves, throttles and drops each component's demand,
-computes its response time and error rate and adds everything to the interval sums. No
-temporary ``(T, C, 4)`` array is made.
+when hosts may be overcommitted and the simulator's host reservations, which bound each
+host's summed allocation, do not rule contention out), the class shares of contended hosts
+are worked out per host and resource, and further passes serve, throttle and drop each
+component's demand, compute its response time and error rate and add everything to the
+interval sums. No temporary ``(T, C, 4)`` array is made.
 
 Agreement with the numpy reference: bit for bit with one component per application (the
 reference's sparse path; its dense path adds block sums in another order when a block holds
