@@ -120,7 +120,13 @@ def test_kernel_accounts_sums_made_field_by_field_like_packed_ones() -> None:
     packed = IntervalSums.zeros(6, 6)
     shape = (6, 4)
     loose = IntervalSums(
-        *(np.zeros(shape) for _ in range(4)), np.zeros(6), np.zeros(6), np.zeros(6, np.int64)
+        demand=np.zeros(shape),
+        served=np.zeros(shape),
+        throttled=np.zeros(shape),
+        dropped=np.zeros(shape),
+        response_s=np.zeros(6),
+        lost_throughput=np.zeros(6),
+        violation_ticks=np.zeros(6, dtype=np.int64),
     )
     for sums in (packed, loose):
         kernel.account(demand, None, active, sums)
