@@ -39,9 +39,7 @@ application's target (only ticks where the application is active count).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,43 +80,6 @@ class QueueConfig:
         if rho >= 1.0:
             raise ConfigError("cluster.queue.max_utilisation", f"must be < 1, got {rho}")
         check_positive("cluster.queue.timeout_s", self.timeout_s)
-
-
-class TickAccounting(Protocol):
-    """What the simulator needs of a KPI kernel (:class:`KpiKernel` or its compiled twin)."""
-
-    max_block: int
-
-    @property
-    def contention_possible(self) -> bool:
-        """True when some host's summed allocation exceeds its capacity."""
-
-    def set_allocation(self, allocation: NDArray[np.float64], *, check_contention: bool) -> None:
-        """Use ``(C, 4)`` ``allocation`` from now on."""
-
-    def account(
-        self,
-        demand: NDArray[np.float64],
-        service: NDArray[np.float64] | None,
-        active: NDArray[np.bool_] | None,
-        sums: IntervalSums,
-    ) -> None:
-        """Account ``(T, C, 4)`` ``demand`` into ``sums``."""
-
-
-KernelFactory = Callable[
-    [
-        QueueConfig,
-        ComponentLayout,
-        float,
-        NDArray[np.float64],
-        NDArray[np.float64],
-        ContentionResolver,
-        int,
-    ],
-    TickAccounting,
-]
-"""Builds a KPI kernel from the arguments of :class:`KpiKernel`."""
 
 
 class KpiKernel:

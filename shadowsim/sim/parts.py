@@ -12,10 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from shadowsim.cluster_state import ClusterState
+from shadowsim.sim.components import ComponentLayout
+from shadowsim.sim.contention import ContentionResolver
 from shadowsim.sim.cost import CostModel
 from shadowsim.sim.demand import DemandFeed
-from shadowsim.sim.kpis import KernelFactory, KpiKernel
+from shadowsim.sim.kpis import KpiKernel, QueueConfig
+from shadowsim.sim.ledger import IntervalSums
 from shadowsim.sim.placement import Packer, first_fit_decreasing
 from shadowsim.sim.scaler import Scaler
 from shadowsim.sim.scaling import ScalePlanner
@@ -23,6 +29,43 @@ from shadowsim.sim.snapshot import SnapshotBuilder
 
 if TYPE_CHECKING:
     from shadowsim.sim.simulator import Simulator
+
+
+class TickAccounting(Protocol):
+    """What the simulator needs of a KPI kernel (:class:`KpiKernel` or its compiled twin)."""
+
+    max_block: int
+
+    @property
+    def contention_possible(self) -> bool:
+        """True when some host's summed allocation exceeds its capacity."""
+
+    def set_allocation(self, allocation: NDArray[np.float64], *, check_contention: bool) -> None:
+        """Use ``(C, 4)`` ``allocation`` from now on."""
+
+    def account(
+        self,
+        demand: NDArray[np.float64],
+        service: NDArray[np.float64] | None,
+        active: NDArray[np.bool_] | None,
+        sums: IntervalSums,
+    ) -> None:
+        """Account ``(T, C, 4)`` ``demand`` into ``sums``."""
+
+
+KernelFactory = Callable[
+    [
+        QueueConfig,
+        ComponentLayout,
+        float,
+        NDArray[np.float64],
+        NDArray[np.float64],
+        ContentionResolver,
+        int,
+    ],
+    TickAccounting,
+]
+"""Builds a KPI kernel from the arguments of :class:`KpiKernel`."""
 
 
 class IntervalEnd(Protocol):
