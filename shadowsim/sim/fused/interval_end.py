@@ -105,4 +105,4 @@ class FusedIntervalEnd:
             due.pop(0)
             scaler.inflight.remove(batch)
             sim.allocation_changed(float(rate))
-        return snapshots.report(sim.ledger.swap_interval(), close_arguments, out, violated)
+        return snapshots.report(sim.ledger.swap_interval(), out, violated)

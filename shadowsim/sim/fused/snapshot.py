@@ -172,7 +172,7 @@ class FusedSnapshotBuilder(SnapshotBuilder):
             return super().build()
         arguments, out, violated = self.closing(packed, kernel)
         _close(*arguments)
-        return self.report(sim.ledger.swap_interval(), arguments, out, violated)
+        return self.report(sim.ledger.swap_interval(), out, violated)
 
     def can_close(self) -> bool:
         """True when the compiled close can close the open interval: no component changed
@@ -213,17 +213,11 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         return arguments, out, violated
 
     def report(
-        self,
-        sums: IntervalSums,
-        arguments: tuple[Any, ...],
-        out: NDArray[np.float64],
-        violated: NDArray[np.bool_],
+        self, sums: IntervalSums, out: NDArray[np.float64], violated: NDArray[np.bool_]
     ) -> ClusterState:
-        """The snapshot of the interval ``sums`` once the compiled close ran on the
-        ``arguments`` of :meth:`closing` and filled ``out`` and ``violated``."""
+        """The snapshot of the interval ``sums`` once the compiled close filled ``out`` and
+        ``violated`` (see :meth:`closing`)."""
         sim = self.sim
-        per_resource: NDArray[np.float64] = arguments[0]
-        per_app: NDArray[np.float64] = arguments[1]
         cells, size, n_apps = self._cells, self._comp_size, self._n_apps
         host_used = out[:cells].reshape(self._shape_h)
         sim.reservations.adopt(out[cells : 2 * cells].reshape(self._shape_h))
@@ -231,24 +225,25 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         allocation = out[at : at + size].reshape(self._shape_c)
         pending = out[at + size : at + 2 * size].reshape(self._shape_c)
         at += 2 * size
-        if sim.layout.per_app == 1:
-            apps = per_resource
+        if sim.layout.per_app == 1:  # applications are components (as layout.to_apps)
+            apps = (sums.demand, sums.served, sums.throttled, sums.dropped)
         else:
-            apps = out[self._apps_at :].reshape(4, n_apps, N_RESOURCES)
+            app_sums = out[self._apps_at :].reshape(4, n_apps, N_RESOURCES)
+            apps = (app_sums[0], app_sums[1], app_sums[2], app_sums[3])
         kpis = AppKpis(
             demand=apps[0],
             served=apps[1],
             throttled=apps[2],
             dropped=apps[3],
-            response_time_s=per_app[0],
+            response_time_s=sums.response_s,
             throughput_rps=out[at : at + n_apps],
             error_rate=out[at + n_apps : at + 2 * n_apps],
             sla_violated=violated,
         )
         return self._state(
             sim.tick - 1,
-            per_resource[0],
-            per_resource[1],
+            sums.demand,
+            sums.served,
             host_used,
             kpis,
             sums.cost,
