@@ -8,7 +8,10 @@ is SB3's (single or batched observations, ``deterministic``), plus:
   passes ``state=None`` the agent continues from the state it returned last (kept in the
   instance) and ``episode_start`` resets it, as for the baselines;
 * agents trained through an action adapter (DQN's joint Discrete actions) map their action
-  back to the env's MultiDiscrete vector.
+  back to the env's MultiDiscrete vector;
+* agents trained per application (``TrainConfig.per_app``) decide for every application from
+  its part of the observation (:class:`~shadowsim_policies.sb3.app_split.AppSplit`) and their
+  actions are put back together into the env's action.
 
 :meth:`SB3Agent.bind` refuses an env whose observation or action space differs from the one
 the agent was trained on, naming the difference.
@@ -27,6 +30,7 @@ from stable_baselines3.common.policies import BasePolicy
 from shadowsim.engine.action_codec import ActionMode
 from shadowsim_policies.base import Policy, PolicyContext, PolicyError, context_from_env
 from shadowsim_policies.observation_view import Observation
+from shadowsim_policies.sb3.app_split import AppSplit, AppSplitPredictor
 from shadowsim_policies.sb3.joint_discrete import joint_to_multi
 from shadowsim_policies.sb3.space_json import space_to_json, spaces_match
 
@@ -41,6 +45,11 @@ class SB3Agent(Policy):
         observation_version: OBSERVATION_VERSION it was trained on.
         recurrent: True for LSTM policies.
         metadata: The saved metadata, for reports.
+        split: For a per-application agent, the split of the env it was trained on (its
+            policy then sees one application at a time).
+
+    Raises:
+        PolicyError: A recurrent per-application agent (not supported).
     """
 
     def __init__(
@@ -52,8 +61,15 @@ class SB3Agent(Policy):
         *,
         recurrent: bool = False,
         metadata: dict[str, Any] | None = None,
+        split: AppSplit | None = None,
     ) -> None:
         super().__init__()
+        if split is not None and recurrent:
+            raise PolicyError("per-application agents cannot be recurrent")
+        self.split = split
+        self.env_observation_space = (
+            split.observation_space if split is not None else policy.observation_space
+        )
         self.policy = policy
         self.algorithm = algorithm
         self.name = f"sb3_{algorithm}"
@@ -87,7 +103,7 @@ class SB3Agent(Policy):
         else:
             context = context_from_env(env_or_context)
         for what, trained, offered in (
-            ("observation", self.policy.observation_space, context.observation_space),
+            ("observation", self.env_observation_space, context.observation_space),
             ("action", self.env_action_space, context.action_space),
         ):
             if not spaces_match(trained, offered):
@@ -106,6 +122,9 @@ class SB3Agent(Policy):
         episode_start: NDArray[np.bool_] | Sequence[bool] | bool | None,
         deterministic: bool,
     ) -> tuple[NDArray[Any], Any]:
+        if self.split is not None:
+            predictor = AppSplitPredictor(self.policy, self.split)
+            return predictor.predict(observation, deterministic=deterministic)
         obs = {k: np.asarray(v) for k, v in observation.items()}
         usage_space = self.policy.observation_space["usage"]  # type: ignore[index]
         n_envs = obs["usage"].shape[0] if obs["usage"].ndim > len(usage_space.shape) else 1

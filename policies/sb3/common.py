@@ -1,7 +1,10 @@
 """Shared training of SB3 agents: vector envs, progress bar, safe checkpoints, evaluation.
 
 :func:`train_agent` builds the algorithm's model on a vector of envs (``DummyVecEnv`` or
-``SubprocVecEnv``), trains it with SB3's tqdm/rich progress bar, and along the way
+``SubprocVecEnv``; with ``per_app``, a :class:`~shadowsim_policies.sb3.per_app_vec_env.PerAppVecEnv`
+in which every application of every env is one sub-env with its own share of the reward),
+trains it with SB3's tqdm/rich progress bar, and along the way (callbacks of
+:mod:`~shadowsim_policies.sb3.callbacks`, counting env steps)
 
 * saves a checkpoint every ``checkpoint_every`` env steps (:class:`SafeCheckpointCallback`),
 * evaluates the deterministic policy every ``eval_every`` steps on separate envs and keeps the
@@ -29,20 +32,37 @@ from typing import Any
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
 from shadowsim.errors import ConfigError, UnknownNameError
 from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Algorithm, Hyperparameters
+from shadowsim_policies.sb3.app_split import AppSplit, AppSplitPredictor
+from shadowsim_policies.sb3.callbacks import (
+    EpisodeLogger,
+    EvaluationCallback,
+    MetricLogger,
+    SafeCheckpointCallback,
+)
+from shadowsim_policies.sb3.per_app_vec_env import PerAppVecEnv
 from shadowsim_policies.sb3.persistence import save_agent
+
+__all__ = [
+    "EnvFactory",
+    "EvaluationCallback",
+    "MetricLogger",
+    "SafeCheckpointCallback",
+    "TrainConfig",
+    "TrainResult",
+    "VecEnvKind",
+    "build_model",
+    "make_vec_env",
+    "train_agent",
+]
 
 EnvFactory = Callable[[int], gym.Env[Any, Any]]
 """Builds env number ``i`` of a vector (must be picklable for SubprocVecEnv)."""
-
-MetricLogger = Callable[[str, float, int], None]
-"""``log_metric(name, value, step)``."""
 
 
 class VecEnvKind(Enum):
@@ -64,7 +84,8 @@ class TrainConfig:
             None for the algorithm's default (the vectorised ``grouped_*`` classes for
             ppo, a2c and recurrent_ppo; ``multi_input`` is SB3's own, much slower on the
             DISCRETE mode's many action dimensions).
-        total_timesteps: Env steps to train for (over all envs).
+        total_timesteps: Env steps to train for (over all envs; with ``per_app`` still steps
+            of the cluster envs, each A SB3 timesteps).
         n_envs: Envs in the vector.
         vec_env: DUMMY or SUBPROC.
         seed: Seed of the model, the envs and torch.
@@ -73,6 +94,10 @@ class TrainConfig:
         eval_episodes: Episodes per evaluation.
         progress_bar: Show SB3's tqdm/rich progress bar.
         hyperparameters: Fields of the algorithm's config dataclass (others default).
+        per_app: Train ONE policy that decides for each application from its part of the
+            observation and its share of the reward (:class:`PerAppVecEnv`); PPO and A2C
+            only, with ``pool_control: AUTO``. The algorithm's ``n_steps`` then counts env
+            steps per rollout, each giving A samples per env.
     """
 
     algorithm: str = "ppo"
@@ -86,6 +111,7 @@ class TrainConfig:
     eval_episodes: int = 1
     progress_bar: bool = True
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    per_app: bool = False
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -111,7 +137,20 @@ class TrainConfig:
             eval_episodes=int(number("eval_episodes", self.eval_episodes, low=1)),
             progress_bar=bool(self.progress_bar),
             hyperparameters=dict(self.hyperparameters),
+            per_app=bool(self.per_app),
         )
+        algorithm = ALGORITHMS.get(self.algorithm)
+        if self.per_app and (algorithm.recurrent or algorithm.adapt_env is not None):
+            raise ConfigError(
+                "train.per_app",
+                f"per-application training works with ppo and a2c, not {self.algorithm!r}; "
+                "set train.per_app=false",
+            )
+        if self.per_app and self.vec_env is VecEnvKind.SUBPROC:
+            raise ConfigError(
+                "train.per_app",
+                "per-application training runs its envs in this process; set train.vec_env=dummy",
+            )
 
 
 @dataclass
@@ -138,105 +177,6 @@ class TrainResult:
     def steps_per_s(self) -> float:
         """Training throughput, env steps per s."""
         return self.timesteps / self.wall_s if self.wall_s > 0 else math.inf
-
-
-class SafeCheckpointCallback(BaseCallback):
-    """Saves the model every ``every`` env steps in the pickle-free agent format.
-
-    Args:
-        every: Env steps between checkpoints (> 0).
-        directory: Parent folder; checkpoint ``n`` goes to ``directory/step_<n>``.
-        save: ``save(model, directory)`` writes one agent.
-    """
-
-    def __init__(self, every: int, directory: Path, save: Callable[[BaseAlgorithm, Path], Path]):
-        super().__init__()
-        self.every = every
-        self.directory = directory
-        self.save = save
-        self.saved: list[Path] = []
-        self._next = every
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            self.saved.append(self.save(self.model, self.directory / f"step_{self.num_timesteps}"))
-            self._next += self.every
-        return True
-
-
-class EvaluationCallback(BaseCallback):
-    """Evaluates the deterministic policy every ``every`` env steps; keeps the best.
-
-    Args:
-        every: Env steps between evaluations (> 0).
-        eval_env: The evaluation envs.
-        n_episodes: Episodes per evaluation.
-        best_dir: Where the best agent so far is saved.
-        save: ``save(model, directory)`` writes one agent.
-        log_metric: Optional metric logger.
-        seed: The evaluation envs are re-seeded with it before every evaluation, so every
-            evaluation runs the same episodes (None: they run on, each evaluation other
-            episodes).
-    """
-
-    def __init__(
-        self,
-        every: int,
-        eval_env: VecEnv,
-        n_episodes: int,
-        best_dir: Path,
-        save: Callable[[BaseAlgorithm, Path], Path],
-        log_metric: MetricLogger | None = None,
-        seed: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.seed = seed
-        self.every = every
-        self.eval_env = eval_env
-        self.n_episodes = n_episodes
-        self.best_dir = best_dir
-        self.save = save
-        self.log_metric = log_metric
-        self.history: list[tuple[int, float, float]] = []
-        self.best = -math.inf
-        self._next = every
-
-    def evaluate(self) -> None:
-        """Run one evaluation now, record it and save the model if it is the best."""
-        if self.seed is not None:
-            self.eval_env.seed(self.seed)
-        mean, std = evaluate_policy(
-            self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True,
-            warn=False,
-        )
-        mean_f, std_f = float(mean), float(std)  # type: ignore[arg-type]
-        self.history.append((self.num_timesteps, mean_f, std_f))
-        if self.log_metric is not None:
-            self.log_metric("eval_mean_return", mean_f, self.num_timesteps)
-        if mean_f > self.best:
-            self.best = mean_f
-            self.save(self.model, self.best_dir)
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            self.evaluate()
-            self._next += self.every
-        return True
-
-
-class _EpisodeLogger(BaseCallback):
-    """Sends the training episodes' returns (from Monitor) to the metric logger."""
-
-    def __init__(self, log_metric: MetricLogger) -> None:
-        super().__init__()
-        self.log_metric = log_metric
-
-    def _on_step(self) -> bool:
-        for info in self.locals.get("infos", []):
-            episode = info.get("episode")
-            if episode is not None:
-                self.log_metric("train_episode_return", float(episode["r"]), self.num_timesteps)
-        return True
 
 
 def make_vec_env(
@@ -320,52 +260,63 @@ def train_agent(
     Raises:
         ConfigError: Unknown hyper-parameters.
         ActionError: The env's action space does not fit the algorithm (DQN).
+        PolicyError: ``per_app`` with spaces that cannot be split per application.
     """
     algorithm = ALGORITHMS.get(config.algorithm)
     hyper = algorithm.hyperparameters(config.hyperparameters)
     out = Path(out_dir)
     probe = env_factory(0)
     env_action_space = probe.action_space
+    split = AppSplit(probe.observation_space, probe.action_space) if config.per_app else None
     probe.close()
-    venv = make_vec_env(env_factory, config.n_envs, config.vec_env, algorithm)
+    venv: VecEnv
+    if split is not None:
+        venv = VecMonitor(PerAppVecEnv([env_factory(i) for i in range(config.n_envs)]))
+        per_step = split.n_apps
+    else:
+        venv = make_vec_env(env_factory, config.n_envs, config.vec_env, algorithm)
+        per_step = 1
     model = build_model(algorithm, hyper, venv, config.seed, config.policy)
     facts = dict(training_facts or {})
-    facts.update(seed=config.seed, n_envs=config.n_envs)
+    facts.update(seed=config.seed, n_envs=config.n_envs, per_app=config.per_app)
 
     def save(m: BaseAlgorithm, directory: Path) -> Path:
-        info = dict(facts, timesteps=int(m.num_timesteps))
+        info = dict(facts, timesteps=int(m.num_timesteps) // per_step)
         return save_agent(
-            m, algorithm, hyper, directory, env_action_space=env_action_space, training=info
+            m, algorithm, hyper, directory, env_action_space=env_action_space, training=info,
+            split=split,
         )
 
     callbacks: list[BaseCallback] = []
     checkpoint = None
     if config.checkpoint_every:
-        checkpoint = SafeCheckpointCallback(config.checkpoint_every, out / "checkpoints", save)
+        checkpoint = SafeCheckpointCallback(
+            config.checkpoint_every, out / "checkpoints", save, per_step
+        )
         callbacks.append(checkpoint)
     evaluation = None
     eval_venv = None
     if config.eval_every or eval_env_factory is not None:
         factory = eval_env_factory or _Shifted(env_factory, config.n_envs)
         eval_venv = make_vec_env(factory, 1, VecEnvKind.DUMMY, algorithm)
-        every = config.eval_every or config.total_timesteps
         evaluation = EvaluationCallback(
-            every, eval_venv, config.eval_episodes, out / "best", save, log_metric,
-            seed=config.seed + config.n_envs,
+            config.eval_every or config.total_timesteps, eval_venv, config.eval_episodes,
+            out / "best", save, log_metric, seed=config.seed + config.n_envs,
+            predictor=_SplitPredictor(split) if split is not None else None,
+            timesteps_per_step=per_step,
         )
         callbacks.append(evaluation)
     if log_metric is not None:
-        callbacks.append(_EpisodeLogger(log_metric))
+        callbacks.append(EpisodeLogger(log_metric, per_step))
     start = time.perf_counter()
     model.learn(
-        total_timesteps=config.total_timesteps,
+        total_timesteps=config.total_timesteps * per_step,
         callback=CallbackList(callbacks),
         progress_bar=config.progress_bar,
     )
     wall = time.perf_counter() - start
-    if evaluation is not None and (
-        not evaluation.history or evaluation.history[-1][0] != model.num_timesteps
-    ):
+    steps = int(model.num_timesteps) // per_step
+    if evaluation is not None and (not evaluation.history or evaluation.history[-1][0] != steps):
         evaluation.evaluate()
     final = save(model, out / "final")
     venv.close()
@@ -376,9 +327,19 @@ def train_agent(
         best_dir=out / "best" if evaluation is not None else None,
         checkpoints=list(checkpoint.saved) if checkpoint is not None else [],
         evaluations=list(evaluation.history) if evaluation is not None else [],
-        timesteps=int(model.num_timesteps),
+        timesteps=steps,
         wall_s=wall,
     )
+
+
+@dataclass(frozen=True)
+class _SplitPredictor:
+    """``model -> AppSplitPredictor(model, split)`` (per-application models on whole envs)."""
+
+    split: AppSplit
+
+    def __call__(self, model: BaseAlgorithm) -> AppSplitPredictor:
+        return AppSplitPredictor(model, self.split)
 
 
 @dataclass(frozen=True)

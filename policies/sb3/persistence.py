@@ -6,8 +6,10 @@ A saved agent is a directory with
   (catalog name), the ``policy_class`` (a name in
   :data:`~shadowsim_policies.sb3.policy_classes.POLICY_CLASSES`), its ``hyperparameters``
   (JSON fields of the algorithm's config dataclass), the ``observation_version`` it was
-  trained on, the ``observation_space``, the policy's ``action_space`` and the env's
-  ``env_action_space`` (JSON, see :mod:`~shadowsim_policies.sb3.space_json`), the
+  trained on, the policy's ``observation_space`` and ``action_space``, the env's
+  ``env_observation_space`` and ``env_action_space`` (JSON, see
+  :mod:`~shadowsim_policies.sb3.space_json`; they differ from the policy's for DQN's joint
+  actions and for per-application agents, ``per_app``: true), the
   ``weights`` file name with its SHA-256, library ``versions`` and free-form ``training``
   facts (timesteps, seed, ...);
 * ``policy.safetensors``: the policy's ``state_dict`` (shared tensors stored once).
@@ -37,6 +39,7 @@ from shadowsim.engine.observation import OBSERVATION_VERSION, check_observation_
 from shadowsim.errors import ArtifactError
 from shadowsim_policies.sb3.agent import SB3Agent
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Algorithm, Hyperparameters
+from shadowsim_policies.sb3.app_split import AppSplit
 from shadowsim_policies.sb3.policy_classes import POLICY_CLASSES, policy_class_name
 from shadowsim_policies.sb3.space_json import space_from_json, space_to_json
 
@@ -67,6 +70,7 @@ def save_agent(
     *,
     env_action_space: gym.spaces.Space[Any] | None = None,
     training: dict[str, Any] | None = None,
+    split: AppSplit | None = None,
 ) -> Path:
     """Write ``model``'s policy to ``directory`` in the format of this module.
 
@@ -78,6 +82,8 @@ def save_agent(
         env_action_space: The env's action space when it differs from the policy's (DQN's
             joint actions); defaults to the policy's.
         training: JSON-able facts about training (timesteps, seed, workload, ...).
+        split: For a per-application agent, the split of the env it was trained on (its
+            spaces are the env's).
 
     Returns:
         The directory.
@@ -103,7 +109,13 @@ def save_agent(
         "observation_version": OBSERVATION_VERSION,
         "observation_space": space_to_json(policy.observation_space),
         "action_space": space_to_json(policy.action_space),
-        "env_action_space": space_to_json(env_action_space or policy.action_space),
+        "env_observation_space": space_to_json(
+            split.observation_space if split is not None else policy.observation_space
+        ),
+        "env_action_space": space_to_json(
+            split.action_space if split is not None else env_action_space or policy.action_space
+        ),
+        "per_app": split is not None,
         "weights": {"file": WEIGHTS_FILE, "sha256": _sha256(weights)},
         "versions": {
             "shadowsim": shadowsim.__version__,
@@ -175,6 +187,13 @@ def load_agent(path: str | Path) -> SB3Agent:
     observation_space = space_from_json(meta["observation_space"])
     action_space = space_from_json(meta["action_space"])
     env_action_space = space_from_json(meta["env_action_space"])
+    split = None
+    if meta.get("per_app", False):
+        if "env_observation_space" not in meta:
+            raise ArtifactError(
+                f"{directory / METADATA_FILE}: a per_app agent needs env_observation_space"
+            )
+        split = AppSplit(space_from_json(meta["env_observation_space"]), env_action_space)
     weights = directory / str(meta["weights"].get("file", WEIGHTS_FILE))
     if not weights.is_file():
         raise ArtifactError(f"{weights}: weights file missing")
@@ -203,6 +222,7 @@ def load_agent(path: str | Path) -> SB3Agent:
         str(meta["observation_version"]),
         recurrent=algorithm.recurrent,
         metadata=meta,
+        split=split,
     )
 
 
