@@ -1,16 +1,20 @@
-"""PPO training throughput on the cluster env: SB3's policy against the vectorised one.
+"""PPO training throughput on the cluster env: SB3's policy against the vectorised ones.
 
 Run ``taskset -c 1 python -m experiments.bench_sb3`` (one torch thread). For each action mode
-and policy class it trains PPO exactly as ``experiments.train`` does (``build_model`` with the
-default :class:`~shadowsim_policies.sb3.ppo.PpoConfig`: 256 steps per rollout, minibatches of
-64, 10 epochs) on the fast env at ``--n-apps`` applications, and reports timesteps/s with the
-split between collecting rollouts (env steps + policy forward passes) and the PPO updates.
-The env alone (random valid actions) is timed too, as the ceiling. Policy classes:
+and policy class it trains PPO as ``experiments.train`` does (``build_model`` with the default
+:class:`~shadowsim_policies.sb3.ppo.PpoConfig`: 256 steps per rollout, minibatches of 64, 10
+epochs) on the fast env at ``--n-apps`` applications, and reports env steps/s with the split
+between collecting rollouts (env steps + policy forward passes) and the PPO updates. The env
+alone (random valid actions) is timed too, as the ceiling. Policy classes:
 
 * ``multi_input``: SB3's ``MultiInputPolicy`` (one torch ``Categorical`` per action dimension:
   400 at 100 applications in the DISCRETE mode), the "before";
-* ``grouped_multi_input``: the default since the vectorised distribution
-  (:mod:`shadowsim_policies.sb3.multi_categorical`), the "after".
+* ``grouped_multi_input``: the same MLP with the vectorised distribution
+  (:mod:`shadowsim_policies.sb3.multi_categorical`), the "after";
+* ``app_set``: one network shared by every application (the default policy class), both
+  as one agent for the cluster and per application (``per_app``: one sub-env per
+  application, the PPO ``per_app_defaults``: 32 env steps per rollout, minibatches of 400,
+  5 epochs; the default of ``experiments.train``).
 
 Torch's distribution argument validation stays on (as in training). The load average is
 reported: the figures are only comparable at similar load. Prints a table and, as the last
@@ -30,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
 from shadowsim.engine.action_codec import ActionMode
 from shadowsim.workloads.synthetic import SyntheticConfig, SyntheticGenerator
@@ -38,6 +42,7 @@ from shadowsim.workloads.workload import Workload
 from shadowsim_envs.cluster_env import ClusterEnv
 from shadowsim_policies.sb3.algorithm import ALGORITHMS
 from shadowsim_policies.sb3.common import build_model
+from shadowsim_policies.sb3.per_app_vec_env import PerAppVecEnv
 
 
 class RolloutTimer(BaseCallback):
@@ -81,18 +86,29 @@ def bench_env(workload: Workload, mode: ActionMode, steps: int, seed: int) -> di
 
 
 def bench_ppo(
-    workload: Workload, mode: ActionMode, policy: str, steps: int, seed: int
+    workload: Workload, mode: ActionMode, policy: str, steps: int, seed: int,
+    per_app: bool = False,
 ) -> dict[str, float]:
-    """PPO training throughput with one policy class, as ``experiments.train`` trains."""
+    """PPO training throughput with one policy class, as ``experiments.train`` trains.
+
+    With ``per_app`` the env is a :class:`PerAppVecEnv` (one sub-env per application) and
+    ``steps`` and the reported rates count env steps (each A SB3 timesteps).
+    """
     algorithm = ALGORITHMS.get("ppo")
-    hyper = algorithm.hyperparameters()
-    venv = DummyVecEnv([lambda: make_env(workload, mode, seed)])
+    hyper = algorithm.hyperparameters(per_app=per_app)
+    venv: VecEnv
+    if per_app:
+        venv = VecMonitor(PerAppVecEnv([make_env(workload, mode, seed)]))
+        per_step = workload.n_apps
+    else:
+        venv = DummyVecEnv([lambda: make_env(workload, mode, seed)])
+        per_step = 1
     model = build_model(algorithm, hyper, venv, seed, policy)
     timer = RolloutTimer()
     t0 = time.perf_counter()
-    model.learn(total_timesteps=steps, callback=timer)
+    model.learn(total_timesteps=steps * per_step, callback=timer)
     elapsed = time.perf_counter() - t0
-    done = int(model.num_timesteps)
+    done = int(model.num_timesteps) // per_step
     venv.close()
     return {
         "timesteps": float(done),
@@ -123,14 +139,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for mode in (ActionMode.DISCRETE, ActionMode.CONTINUOUS):
         key = mode.name.lower()
         rows[f"env_{key}"] = bench_env(workload, mode, args.env_steps, args.seed)
-        for policy, steps in (("multi_input", args.sb3_steps), ("grouped_multi_input", args.steps)):
+        runs = [("multi_input", args.sb3_steps), ("grouped_multi_input", args.steps)]
+        if mode is ActionMode.DISCRETE:
+            runs.append(("app_set", args.steps))
+        for policy, steps in runs:
             rows[f"ppo_{key}_{policy}"] = bench_ppo(workload, mode, policy, steps, args.seed)
+    rows["ppo_discrete_app_set_per_app"] = bench_ppo(
+        workload, ActionMode.DISCRETE, "app_set", args.steps, args.seed, per_app=True
+    )
     load_after = os.getloadavg()[0]
     print(f"PPO training throughput: {args.n_apps} applications, one torch thread, "
-          f"PpoConfig defaults (n_steps 256, batch 64, 10 epochs)")
+          f"PpoConfig defaults (n_steps 256, batch 64, 10 epochs; per_app: its defaults)")
     print(f"(1-min load average {load_before:.2f} before, {load_after:.2f} after, on "
           f"{os.cpu_count()} CPUs; affinity {sorted(os.sched_getaffinity(0))})")
-    print(f"{'run':<36}{'steps':>7}{'steps/s':>9}{'rollout ms/step':>17}{'update s':>10}")
+    print(f"{'run (env steps)':<36}{'steps':>7}{'steps/s':>9}{'rollout ms/step':>17}"
+          f"{'update s':>10}")
     for name, row in rows.items():
         if name.startswith("env_"):
             print(f"{name + ' (random actions)':<36}{row['steps']:>7.0f}{row['steps_per_s']:>9.1f}")

@@ -1,23 +1,30 @@
 """Train a stable-baselines3 agent on the cluster env and save it without pickle.
 
     python -m experiments.train                                   # PPO, synthetic workload
-    python -m experiments.train train.algorithm=recurrent_ppo train.total_timesteps=50000
+    python -m experiments.train train.total_timesteps=80000
+    python -m experiments.train train.algorithm=recurrent_ppo train.per_app=false
     python -m experiments.train workload=bitbrains \\
         workload.path=../shared/traces/bitbrains_rnd/2013-8
-    python -m experiments.train '+train.hyperparameters.n_steps=512'
+    python -m experiments.train '+train.hyperparameters.n_steps=64'
 
-Training episodes start at random before the test window (``env.test_window_s``, the last
-week), so the test window stays unseen; evaluation episodes use other seeds of the same
-training part. The agent (JSON metadata + safetensors, see
+The default (``conf/train.yaml``) trains PPO per application (``train.per_app``): one
+network shared by every application (policy class ``app_set``), each application a sub-env
+with its own share of the reward (:mod:`shadowsim_policies.sb3.per_app_vec_env`); counts
+(``total_timesteps``, ``eval_every``, ``checkpoint_every``) are env steps. Training episodes
+start at random before the test window (``env.test_window_s``, the last week), so the test
+window stays unseen; evaluation episodes use other seeds of the same training part, the same
+ones at every evaluation. The agent (JSON metadata + safetensors, see
 :mod:`shadowsim_policies.sb3.persistence`) goes to ``<hydra output dir>/agent/final``, the best
 evaluated one to ``agent/best`` and checkpoints to ``agent/checkpoints/step_N``. The run is
 logged to MLflow (params, evaluation returns, training episode returns, throughput). The
-last printed line is one JSON object.
+last printed line is one JSON object (with ``cpu_s``, the process CPU time of training).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,21 +106,27 @@ def main(cfg: DictConfig) -> None:
                 "forecaster": node,
             }
         )
+        cpu_start = time.process_time()
         result = train_agent(
             factory, config, out_dir / "agent", log_metric=run.log_metric, training_facts=facts
         )
+        cpu_s = time.process_time() - cpu_start
+        load = os.getloadavg()[0]
         run.log_metrics(
             {
                 "timesteps": result.timesteps,
                 "wall_s": result.wall_s,
+                "cpu_s": cpu_s,
                 "steps_per_s": result.steps_per_s,
                 "best_eval_mean_return": max((e[1] for e in result.evaluations), default=None),
             }
         )
         run.set_tags({"algorithm": config.algorithm, "agent_dir": str(result.agent_dir)})
     print(
-        f"trained {config.algorithm} for {result.timesteps} steps in {result.wall_s:.1f} s "
-        f"({result.steps_per_s:.0f} steps/s); agent: {result.agent_dir}"
+        f"trained {config.algorithm} ({config.policy or 'default policy'}"
+        f"{', per application' if config.per_app else ''}) for {result.timesteps} env steps in "
+        f"{result.wall_s:.1f} s wall, {cpu_s:.1f} s CPU ({result.steps_per_s:.0f} steps/s; "
+        f"load average {load:.2f}); agent: {result.agent_dir}"
     )
     for step, mean, std in result.evaluations:
         print(f"  evaluation at {step:>8} steps: mean return {mean:.4g} ± {std:.2g}")
@@ -124,7 +137,10 @@ def main(cfg: DictConfig) -> None:
                 "algorithm": config.algorithm,
                 "timesteps": result.timesteps,
                 "wall_s": result.wall_s,
+                "cpu_s": cpu_s,
                 "steps_per_s": result.steps_per_s,
+                "load_average": load,
+                "per_app": config.per_app,
                 "agent_dir": str(result.agent_dir),
                 "best_dir": str(result.best_dir) if result.best_dir else None,
                 "checkpoints": [str(p) for p in result.checkpoints],

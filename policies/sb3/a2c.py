@@ -1,8 +1,9 @@
 """A2C (stable-baselines3) on the cluster env: hyper-parameters and catalog entry ``a2c``.
 
-Works with both action modes and the Dict observation; the default policy class
-``grouped_multi_input`` uses the vectorised multi-categorical distribution (see
-:mod:`~shadowsim_policies.sb3.multi_categorical`) in the DISCRETE mode.
+Works with both action modes and the Dict observation; policy classes as for PPO (default
+``app_set``; ``grouped_multi_input``; SB3's ``multi_input``), the first two with the
+vectorised multi-categorical distribution (:mod:`~shadowsim_policies.sb3.multi_categorical`)
+in the DISCRETE mode.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class A2cConfig:
 A2C_ALGORITHM = Algorithm(
     name="a2c",
     model_class=A2C,
-    policies=("grouped_multi_input", "multi_input", "app_set"),
+    policies=("app_set", "grouped_multi_input", "multi_input"),
     legacy_policy="multi_input",
     config_class=A2cConfig,
 )

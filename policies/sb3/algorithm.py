@@ -15,7 +15,7 @@ from plain JSON-able fields, so the saved metadata rebuilds the network exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -84,6 +84,10 @@ class Algorithm:
         config_class: The hyper-parameter dataclass.
         recurrent: True when the policy carries a hidden state (LSTM).
         adapt_env: Wraps the training env to fit the algorithm's action space, or None.
+        per_app_defaults: Hyper-parameter values that replace the config dataclass's
+            defaults for per-application training (``TrainConfig.per_app``: A samples per
+            env step call for shorter rollouts and larger minibatches); explicit values
+            still win.
     """
 
     name: str
@@ -93,6 +97,7 @@ class Algorithm:
     config_class: type[Any]
     recurrent: bool = False
     adapt_env: ActionAdapter | None = field(default=None)
+    per_app_defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def policy_name(self, name: str | None = None, *, key: str = "train.policy") -> str:
         """The policy class name to use: ``name`` checked, or the default.
@@ -116,15 +121,21 @@ class Algorithm:
         """
         return POLICY_CLASSES.get(self.policy_name(name))
 
-    def hyperparameters(self, values: dict[str, Any] | None = None) -> Hyperparameters:
+    def hyperparameters(
+        self, values: Mapping[str, Any] | None = None, *, per_app: bool = False
+    ) -> Hyperparameters:
         """The algorithm's hyper-parameters from field values (defaults for the rest).
+
+        Args:
+            values: Field values.
+            per_app: Start from :attr:`per_app_defaults` (then ``values``).
 
         Raises:
             ConfigError: A field is unknown or out of range.
         """
         import dataclasses
 
-        values = dict(values or {})
+        values = {**(self.per_app_defaults if per_app else {}), **(values or {})}
         fields = [f.name for f in dataclasses.fields(self.config_class)]
         for key in values:
             if key not in fields:

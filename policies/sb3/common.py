@@ -81,9 +81,9 @@ class TrainConfig:
     Attributes:
         algorithm: Catalog name: ppo, a2c, dqn, recurrent_ppo.
         policy: Policy class name (see :mod:`~shadowsim_policies.sb3.policy_classes`), or
-            None for the algorithm's default (the vectorised ``grouped_*`` classes for
-            ppo, a2c and recurrent_ppo; ``multi_input`` is SB3's own, much slower on the
-            DISCRETE mode's many action dimensions).
+            None for the algorithm's default (``app_set`` for ppo and a2c,
+            ``grouped_recurrent_multi_input`` for recurrent_ppo; SB3's own ``multi_input``
+            is much slower on the DISCRETE mode's many action dimensions).
         total_timesteps: Env steps to train for (over all envs; with ``per_app`` still steps
             of the cluster envs, each A SB3 timesteps).
         n_envs: Envs in the vector.
@@ -97,7 +97,8 @@ class TrainConfig:
         per_app: Train ONE policy that decides for each application from its part of the
             observation and its share of the reward (:class:`PerAppVecEnv`); PPO and A2C
             only, with ``pool_control: AUTO``. The algorithm's ``n_steps`` then counts env
-            steps per rollout, each giving A samples per env.
+            steps per rollout, each giving A samples per env; hyper-parameters not given
+            start from the algorithm's ``per_app_defaults``.
     """
 
     algorithm: str = "ppo"
@@ -263,7 +264,7 @@ def train_agent(
         PolicyError: ``per_app`` with spaces that cannot be split per application.
     """
     algorithm = ALGORITHMS.get(config.algorithm)
-    hyper = algorithm.hyperparameters(config.hyperparameters)
+    hyper = algorithm.hyperparameters(config.hyperparameters, per_app=config.per_app)
     out = Path(out_dir)
     probe = env_factory(0)
     env_action_space = probe.action_space

@@ -4,13 +4,13 @@ A saved agent names its policy class in its metadata (``policy_class``); loading
 class from this catalog (never from a pickled or imported-by-string class). Names:
 
 * ``grouped_multi_input``: PPO/A2C actor-critic with the vectorised multi-categorical
-  distribution (:mod:`~shadowsim_policies.sb3.grouped_policy`), the default for PPO and A2C;
+  distribution (:mod:`~shadowsim_policies.sb3.grouped_policy`);
 * ``multi_input``: SB3's own ``MultiInputPolicy`` actor-critic (one Categorical per action
   dimension on MultiDiscrete spaces);
 * ``grouped_recurrent_multi_input`` / ``recurrent_multi_input``: the same two for
   RecurrentPPO (LSTM);
 * ``app_set``: PPO/A2C actor-critic with one network shared by every application
-  (:mod:`~shadowsim_policies.sb3.app_set_policy`);
+  (:mod:`~shadowsim_policies.sb3.app_set_policy`), the default for PPO and A2C;
 * ``dqn_multi_input``: DQN's Q-network policy.
 
 The grouped classes have exactly the parameters of SB3's, so either can load the other's

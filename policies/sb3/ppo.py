@@ -1,9 +1,12 @@
 """PPO (stable-baselines3) on the cluster env: hyper-parameters and catalog entry ``ppo``.
 
-Works with both action modes (MultiDiscrete or Box) and the Dict observation (every key
-flattened and concatenated, then an MLP). The default policy class ``grouped_multi_input``
-samples the DISCRETE mode's MultiDiscrete actions with the vectorised distribution of
-:mod:`~shadowsim_policies.sb3.multi_categorical` (SB3's own: ``train.policy=multi_input``).
+Works with both action modes (MultiDiscrete or Box) and the Dict observation. Policy
+classes (``train.policy``): ``app_set`` (default: one network shared by every application,
+:mod:`~shadowsim_policies.sb3.app_set_policy`), ``grouped_multi_input`` (every key flattened
+and concatenated, then an MLP) and SB3's own ``multi_input`` (the same MLP, but one
+Categorical per action dimension: very slow on the DISCRETE mode's A x 4 dimensions). The
+first two sample MultiDiscrete actions with the vectorised distribution of
+:mod:`~shadowsim_policies.sb3.multi_categorical`.
 """
 
 from __future__ import annotations
@@ -80,8 +83,10 @@ class PpoConfig:
 PPO_ALGORITHM = Algorithm(
     name="ppo",
     model_class=PPO,
-    policies=("grouped_multi_input", "multi_input", "app_set"),
+    policies=("app_set", "grouped_multi_input", "multi_input"),
     legacy_policy="multi_input",
+    # per application: 32 env steps x A applications per rollout, minibatches of 400
+    per_app_defaults={"n_steps": 32, "batch_size": 400, "n_epochs": 5, "net_arch": (64, 64)},
     config_class=PpoConfig,
 )
 ALGORITHMS.add("ppo", PPO_ALGORITHM)

@@ -15,6 +15,8 @@ from shadowsim.workloads.synthetic import SyntheticConfig, SyntheticGenerator
 from shadowsim_envs.cluster_env import ClusterEnv
 from shadowsim_envs.env_config import EnvConfig
 from shadowsim_policies.sb3 import load_agent
+from shadowsim_policies.sb3.algorithm import ALGORITHMS
+from shadowsim_policies.sb3.app_set_policy import AppSetActorCriticPolicy
 from shadowsim_policies.sb3.common import TrainConfig, train_agent
 from shadowsim_policies.sb3.grouped_policy import (
     GroupedMultiInputActorCriticPolicy,
@@ -54,13 +56,17 @@ def actions(agent, n: int = 4) -> list[np.ndarray]:
     return out
 
 
-def test_ppo_trains_and_reloads_the_grouped_policy_by_default(tmp_path):
-    directory = train(tmp_path)
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [(None, AppSetActorCriticPolicy), ("grouped_multi_input", GroupedMultiInputActorCriticPolicy)],
+)
+def test_ppo_trains_and_reloads_its_vectorised_policies(tmp_path, policy, expected):
+    directory = train(tmp_path, policy=policy)
     meta = json.loads((directory / "agent.json").read_text())
-    assert meta["policy_class"] == "grouped_multi_input"
+    assert meta["policy_class"] == policy_class_name(expected.__new__(expected))
     assert meta["format_version"] == 2
     agent = load_agent(directory)
-    assert type(agent.policy) is GroupedMultiInputActorCriticPolicy
+    assert type(agent.policy) is expected
     assert isinstance(agent.policy.action_dist, GroupedMultiCategoricalDistribution)
 
 
@@ -120,3 +126,12 @@ def test_every_catalogued_class_is_named_back_and_others_are_refused():
 
     with pytest.raises(ArtifactError, match=r"cannot save a policy of class .*Custom"):
         policy_class_name(Custom.__new__(Custom))
+
+
+def test_per_app_defaults_fill_only_what_is_not_given():
+    ppo = ALGORITHMS.get("ppo")
+    hyper = ppo.hyperparameters({"n_steps": 8}, per_app=True)
+    assert (hyper.n_steps, hyper.batch_size, hyper.n_epochs) == (8, 400, 5)
+    assert hyper.net_arch == (64, 64)
+    plain = ppo.hyperparameters({"n_steps": 8})
+    assert (plain.batch_size, plain.net_arch) == (64, (128, 128))
