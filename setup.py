@@ -1,4 +1,4 @@
-"""Package discovery: the folders envs/ and policies/ install as shadowsim_envs and shadowsim_policies.
+"""Package discovery: envs/ and policies/ install as shadowsim_envs and shadowsim_policies.
 
 Everything else about the distribution is declared in pyproject.toml.
 """

@@ -32,7 +32,7 @@ class Resource(IntEnum):
 
     @property
     def compressible(self) -> bool:
-        """True when demand beyond allocation is throttled (CPU, I/O) rather than failing (memory)."""
+        """True when demand beyond allocation is throttled (CPU, I/O), not failing (memory)."""
         return self is not Resource.MEMORY
 
 
