@@ -59,6 +59,19 @@ class PeakWindow:
         filled = min(self.count, self.buffer.shape[1])
         return np.asarray(self.buffer[:, :filled].max(axis=1))
 
+    def peak_last(self, n: int) -> NDArray[np.float64]:
+        """``(A, 4)`` maximum over the last ``n`` stored ticks (all stored ones if fewer)."""
+        size = self.buffer.shape[1]
+        filled = min(self.count, size)
+        if n >= filled:
+            return self.peak()
+        end = self.count % size or size  # one past the newest entry
+        start = end - max(1, n)
+        if start >= 0:
+            return np.asarray(self.buffer[:, start:end].max(axis=1))
+        wrapped = self.buffer[:, start % size :].max(axis=1)
+        return np.asarray(np.maximum(wrapped, self.buffer[:, :end].max(axis=1)))
+
 
 @POLICIES.register("autopilot_peak")
 class AutopilotPeakPolicy(TargetPolicy[PeakWindow]):

@@ -179,7 +179,8 @@ def test_shadow_is_priority_aware_and_scales_down_gently(context, obs):
     ctx = context(2, priority=(0, 2))
     fc = np.zeros((2, 5, 4, 2))
     fc[..., 0], fc[..., 1] = 1.0, 1.5
-    plain = {"error_gain": 0.0, "reactive_margin": -1.0, "peak_share": 0.0}
+    fixed = {"selection": {"enabled": False}, "margin": 0.0}  # the fixed rule alone
+    plain = {"error_gain": 0.0, "reactive_margin": -1.0, "peak_share": 0.0, **fixed}
     policy = make_policy(
         "shadow", quantile=(0.5, 0.5, 0.9), headroom=(0.0, 0.0, 0.2), down_step=1.0, **plain
     ).bind(ctx)
@@ -191,13 +192,13 @@ def test_shadow_is_priority_aware_and_scales_down_gently(context, obs):
                               priority=(0, 2)))
     np.testing.assert_allclose(t, 1.8, rtol=1e-6)  # at most 10% down per tick
     floor = make_policy(
-        "shadow", reactive_margin=(0.0, 0.0, 0.5), down_step=1.0, peak_share=0.0
+        "shadow", reactive_margin=(0.0, 0.0, 0.5), down_step=1.0, peak_share=0.0, **fixed
     ).bind(ctx)
     t, _ = floor.targets(obs(usage_of([3.0], 2), forecast=fc, priority=(0, 2)))
     np.testing.assert_allclose(t[1], 4.5, rtol=1e-6)  # the burst the forecast missed
     peak = make_policy(
         "shadow", peak_share=((0, 0, 0, 0), (0, 0, 0, 0), (1.0, 0, 0, 0)), peak_window_s=1200,
-        reactive_margin=-1.0, headroom=0.0, error_gain=0.0, down_step=1.0,
+        reactive_margin=-1.0, headroom=0.0, error_gain=0.0, down_step=1.0, **fixed,
     ).bind(ctx)
     t, state = peak.targets(obs(usage_of([0.5, 5.0, 0.5, 0.5], 2), forecast=fc * 0.1,
                                 priority=(0, 2)))
