@@ -2,7 +2,9 @@
 
 :func:`evaluate` runs one policy on the deterministic test window (the last
 ``env.test_window_s``) once per seed and returns a :class:`SeedResult` per seed; with
-``regret`` the oracle runs on the same window. :func:`mean_metrics` averages seeds. The
+``regret`` the oracle runs on the same window. :func:`mean_metrics` averages seeds.
+:class:`Holdout` and :func:`holdout_workloads` move the comparison to the validation week (the
+one before the test window) for tuning. The
 experiments ``evaluate`` (one policy) and ``simulate`` (the main job: every policy compared)
 are thin Hydra entry points over this module; it works without Hydra too.
 """
@@ -19,6 +21,7 @@ from typing import Any
 
 from shadowsim.engine.action_codec import ActionMode
 from shadowsim.engine.engine_config import EngineConfig
+from shadowsim.errors import ConfigError
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
 from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.shadow.service import ShadowConfig
@@ -39,6 +42,43 @@ class ModeChoice(Enum):
     """The policy's own (``policy.action_mode``)."""
     DISCRETE = "discrete"
     CONTINUOUS = "continuous"
+
+
+class Holdout(Enum):
+    """Which week a comparison runs on (each is the last ``env.test_window_s`` of the workload
+    the env sees; everything before it is history: forecaster training, warm-up)."""
+
+    TEST = "test"
+    """The test window: the last ``test_window_s`` of the workload."""
+    VALIDATION = "validation"
+    """The ``test_window_s`` before the test window (the workload cut before the test window,
+    so nothing of the test window is seen): where parameters are tuned."""
+
+
+def holdout_workloads(
+    workload_for_seed: Callable[[int], Workload], test_window_s: float, holdout: Holdout
+) -> Callable[[int], Workload]:
+    """``seed -> Workload`` whose last ``test_window_s`` is the chosen holdout.
+
+    Raises:
+        ConfigError: The workload is too short to cut a validation window from it.
+    """
+    if holdout is Holdout.TEST:
+        return workload_for_seed
+
+    def cut(seed: int) -> Workload:
+        workload = workload_for_seed(seed)
+        stop = workload.n_ticks - workload.ticks_for(test_window_s)
+        if stop < 1:
+            raise ConfigError(
+                "holdout",
+                f"the workload has {workload.n_ticks} ticks, one test window of "
+                f"{test_window_s:g} s leaves none for a validation window; use holdout=test or "
+                "a longer workload",
+            )
+        return workload.window(0, stop)
+
+    return cut
 
 
 @dataclass(frozen=True)
