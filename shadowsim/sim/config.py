@@ -30,7 +30,13 @@ class ClusterConfig:
         n_hosts: Number of hosts, or None to size the cluster from the workload (enough
             hosts for the initial allocation, and the initial spares, at
             ``target_utilisation``).
-        host_capacity: Physical capacity of one host per resource.
+        host_capacity: Physical capacity of one host per resource, or None (the default)
+            for the default shape (64 vCPU, 256 GiB, 2,000,000 KB/s disk, 1,250,000 KB/s
+            network) with each resource doubled until one host holds the largest
+            component's peak demand times ``initial.headroom``. A given shape is used as is;
+            when some component's peak demand exceeds ``capacity x overcommit`` the simulator
+            raises a ConfigError naming ``cluster.host_capacity[r]`` and the fix
+            (:mod:`shadowsim.sim.host_shape`).
         overcommit: Allocation limit per host as a multiple of its capacity (1.0 = none).
             Usage is always limited to the physical capacity.
         target_utilisation: Share of ``capacity x overcommit`` hosts are packed to at the
@@ -54,7 +60,7 @@ class ClusterConfig:
     """
 
     n_hosts: int | None = None
-    host_capacity: tuple[float, ...] = (64.0, 262_144.0, 2_000_000.0, 1_250_000.0)
+    host_capacity: tuple[float, ...] | None = None
     overcommit: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
     target_utilisation: float = 0.7
     components_per_app: int = 2
@@ -75,11 +81,14 @@ class ClusterConfig:
         fix = object.__setattr__
         if self.n_hosts is not None:
             check_int(_KEY + "n_hosts", self.n_hosts, minimum=1)
-        fix(
-            self,
-            "host_capacity",
-            check_vector(_KEY + "host_capacity", self.host_capacity, N_RESOURCES, positive=True),
-        )
+        if self.host_capacity is not None:
+            fix(
+                self,
+                "host_capacity",
+                check_vector(
+                    _KEY + "host_capacity", self.host_capacity, N_RESOURCES, positive=True
+                ),
+            )
         over = check_vector(_KEY + "overcommit", self.overcommit, N_RESOURCES, positive=True)
         if min(over) < 1.0:
             raise ConfigError(

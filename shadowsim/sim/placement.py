@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from shadowsim.errors import ConfigError
 from shadowsim.sim.checks import check_fraction, check_positive
 from shadowsim.sim.components import ComponentLayout
+from shadowsim.sim.host_shape import component_peaks, host_shape
 from shadowsim.workloads.workload import Workload
 
 if TYPE_CHECKING:
@@ -175,6 +176,8 @@ class InitialCluster:
     """The cluster a simulator starts with.
 
     Attributes:
+        host_capacity: ``(4,)`` physical capacity of one host
+            (:func:`~shadowsim.sim.host_shape.host_shape`).
         low: ``(4,)`` smallest component allocation.
         high: ``(4,)`` largest component allocation (a host's capacity x overcommit, or
             ``scaling.max_allocation``).
@@ -188,6 +191,7 @@ class InitialCluster:
         unplaced_spares: Readiness state of each initial spare holding no capacity.
     """
 
+    host_capacity: NDArray[np.float64]
     low: NDArray[np.float64]
     high: NDArray[np.float64]
     allocation: NDArray[np.float64]
@@ -206,10 +210,17 @@ def initial_cluster(
     """Initial allocations, spares and placement (sized or given hosts).
 
     Raises:
-        ConfigError: When the workload does not fit ``config.n_hosts``.
+        ConfigError: When the workload does not fit ``config.n_hosts``, or a given
+            ``config.host_capacity`` is smaller than the largest component.
     """
     interval_s = float(workload.interval_s)
-    limit_one = np.asarray(config.host_capacity) * np.asarray(config.overcommit)
+    capacity = host_shape(
+        config.host_capacity,
+        config.overcommit,
+        config.initial.headroom,
+        component_peaks(workload, layout),
+    )
+    limit_one = capacity * np.asarray(config.overcommit)
     low = np.asarray(config.scaling.min_allocation)
     high = limit_one.copy()
     if config.scaling.max_allocation is not None:
@@ -233,6 +244,7 @@ def initial_cluster(
     item_host, n_hosts = place(items, limit_one, config.target_utilisation, config.n_hosts, pack)
     n_comp = layout.n_components
     return InitialCluster(
+        host_capacity=capacity,
         low=low,
         high=high,
         allocation=alloc,

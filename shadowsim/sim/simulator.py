@@ -76,8 +76,7 @@ class Simulator:
         alloc, self.clipped_initial, n_hosts = start.allocation, start.clipped, start.n_hosts
         low, high = start.low, start.high
         n_comp = layout.n_components
-        cap = np.asarray(cfg.host_capacity)
-        self.host_capacity = np.tile(cap, (n_hosts, 1))
+        self.host_capacity = np.tile(start.host_capacity, (n_hosts, 1))
         self.host_capacity.setflags(write=False)
         self.host_limit = self.host_capacity * np.asarray(cfg.overcommit)
         priority = workload.priority

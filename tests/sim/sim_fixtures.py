@@ -46,11 +46,20 @@ def make_workload(
     )
 
 
-def small_cluster(**overrides: object) -> ClusterConfig:
-    """Small hosts (so that a few apps need several), one VM per app unless overridden."""
-    fields: dict[str, object] = {
-        "host_capacity": (8.0, 16_384.0, 5_000.0, 5_000.0),
-        "components_per_app": 1,
-    }
+def small_cluster(fit: Workload | None = None, **overrides: object) -> ClusterConfig:
+    """Small hosts (so that a few apps need several), one VM per app unless overridden.
+
+    With ``fit``, each resource of the host is raised, when needed, to the largest peak
+    demand of one component of that workload (a given host shape smaller than a component
+    is a ConfigError).
+    """
+    capacity = np.array([8.0, 16_384.0, 5_000.0, 5_000.0])
+    fields: dict[str, object] = {"components_per_app": 1}
     fields.update(overrides)
+    if fit is not None:
+        per_app = int(fields["components_per_app"])  # type: ignore[call-overload]
+        overcommit = np.asarray(fields.get("overcommit", (1.0,) * 4), dtype=np.float64)
+        peak = fit.demand.max(axis=(0, 1)) / per_app / overcommit
+        capacity = np.maximum(capacity, np.ceil(peak))
+    fields.setdefault("host_capacity", tuple(float(x) for x in capacity))
     return ClusterConfig(**fields)  # type: ignore[arg-type]

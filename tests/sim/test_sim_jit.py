@@ -142,7 +142,7 @@ def test_inactive_applications_agree() -> None:
     active = np.ones((10, 30), dtype=np.bool_)
     active[::3, 5:17] = False
     workload = make_workload(n_apps=10, n_ticks=30, seed=4, noise=0.8, active=active)
-    _compare(workload, small_cluster(overcommit=(2.0, 1.0, 1.0, 1.0)), "reactive", 0.0)
+    _compare(workload, small_cluster(workload, overcommit=(2.0, 1.0, 1.0, 1.0)), "reactive", 0.0)
 
 
 def test_jit_without_numba_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -65,7 +65,7 @@ def test_reactive_rule_targets_are_identical() -> None:
     numpy_rule = ReactiveRule(ReactiveConfig(kernel=Kernel.NUMPY), 50)
     fused_rule = ReactiveRule(ReactiveConfig(kernel=Kernel.JIT), 50)
     workload = make_workload(n_apps=50, n_ticks=3)
-    state = Simulator(workload, small_cluster(kernel=Kernel.NUMPY)).observe()
+    state = Simulator(workload, small_cluster(workload, kernel=Kernel.NUMPY)).observe()
     current = rng.uniform(0.5, 2.0, (50, 4))
     for _ in range(8):
         usage = current * rng.uniform(0.0, 1.6, (50, 4))

@@ -68,10 +68,11 @@ def test_initial_allocation_is_quantile_times_share_times_headroom() -> None:
 
 
 def test_simulator_sizes_cluster_and_respects_limits() -> None:
-    sim = Simulator(make_workload(n_apps=12), small_cluster())
+    workload = make_workload(n_apps=12)
+    sim = Simulator(workload, small_cluster(workload))
     limit = sim.host_limit
     reserved = sim.host_reserved()
     assert sim.spec.n_hosts >= 2
     assert (reserved <= limit + 1e-9).all()
-    explicit = Simulator(make_workload(n_apps=12), small_cluster(n_hosts=sim.spec.n_hosts + 3))
+    explicit = Simulator(workload, small_cluster(workload, n_hosts=sim.spec.n_hosts + 3))
     assert explicit.spec.n_hosts == sim.spec.n_hosts + 3

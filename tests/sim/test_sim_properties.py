@@ -30,6 +30,7 @@ scenarios = st.fixed_dictionaries(
 def _run(s: dict[str, int | float | bool]) -> list[ClusterState]:
     workload = make_workload(int(s["n_apps"]), int(s["n_ticks"]), seed=int(s["seed"]), noise=0.8)
     cfg = small_cluster(
+        workload,
         components_per_app=int(s["per_app"]),
         control_every_ticks=int(s["every"]),
         overcommit=(float(s["cpu_overcommit"]), 1.0, 1.0, 1.0),
