@@ -95,6 +95,12 @@ def reference_sizes(history: F64, config: ObservationConfig) -> F64:
         history: ``(A, T, 4)`` demand before the episode start (T >= 1), units per resource.
         config: Gives the quantile and the floor.
 
+    An application with no demand at all in ``history`` (not active yet: a VM that appears
+    during the episode) has no size of its own to go by; it gets, per resource, the median
+    reference of the applications that had demand (the typical size of this cluster's
+    applications), so its observation and targets are not clipped at a tiny ``value_clip x
+    ref_floor``. With no application active at all, every reference is ``ref_floor``.
+
     Returns:
         ``(A, 4)`` float64: the ``ref_quantile`` quantile over time, at least ``ref_floor``.
 
@@ -110,6 +116,9 @@ def reference_sizes(history: F64, config: ObservationConfig) -> F64:
     if not np.isfinite(arr).all():
         raise ShadowSimError("warm-up history contains NaN or infinite demand; fill gaps first")
     ref = np.quantile(arr, config.ref_quantile, axis=1)
+    unseen = ~(arr > 0).any(axis=(1, 2))
+    if unseen.any() and not unseen.all():
+        ref[unseen] = np.median(ref[~unseen], axis=0)
     floor = np.asarray(config.ref_floor, dtype=np.float64)
     return np.maximum(ref, floor)
 

@@ -2,7 +2,11 @@
 
 * Initial allocation of a component: the ``quantile`` of its application's demand over the
   first ``window_s`` of the workload, times its share, times ``headroom``, clipped to the
-  VM-size bounds of :class:`~shadowsim.sim.scaling.ScalingConfig`.
+  VM-size bounds of :class:`~shadowsim.sim.scaling.ScalingConfig`. An application that is
+  not active yet when the workload starts (a trace whose series begins later: no data, so
+  demand 0) is sized by the first ``window_s`` of its activity instead, as if its VM had been
+  provisioned, and placed, for the load it arrives with; otherwise it would be packed at the
+  floor allocation onto an already full host and starve there once it starts.
 * Placement: first-fit decreasing. Items (component VMs, and spares when the pool starts
   ready) are sorted by their dominant share (largest ``size_r / capacity_r``) and each goes
   to the first host where every resource fits within ``capacity x overcommit x
@@ -61,6 +65,7 @@ def initial_allocation(
     config: InitialAllocationConfig,
     low: NDArray[np.float64],
     high: NDArray[np.float64],
+    active: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.float64], int]:
     """First allocation of every component.
 
@@ -71,6 +76,8 @@ def initial_allocation(
         config: The rule.
         low: ``(4,)`` smallest component allocation.
         high: ``(4,)`` largest component allocation.
+        active: ``(A, T)`` where each application exists (None: always); an application
+            inactive at the first tick is sized by its first ``window_s`` of activity.
 
     Returns:
         ``(C, 4)`` allocations and how many entries were clipped to ``high`` (reported,
@@ -79,6 +86,16 @@ def initial_allocation(
     n_ticks = int(demand.shape[1])
     window = max(1, min(n_ticks, round(config.window_s / interval_s)))
     per_app = np.quantile(demand[:, :window, :], config.quantile, axis=1)
+    if active is not None:
+        late = ~active[:, 0] & active.any(axis=1)  # inactive at the start, active later
+        if late.any():
+            first = np.argmax(active[late], axis=1)
+            ticks = first[:, None] + np.arange(window)[None, :]
+            inside = ticks < n_ticks
+            rows = np.flatnonzero(late)[:, None]
+            seen = demand[rows, np.minimum(ticks, n_ticks - 1)]  # (L, window, 4)
+            seen[~inside] = np.nan
+            per_app[late] = np.nanquantile(seen, config.quantile, axis=1)
     raw = layout.to_components(per_app) * config.headroom
     clipped_high = int((raw > high).sum())
     return np.clip(raw, low, high), clipped_high
@@ -226,7 +243,7 @@ def initial_cluster(
     if config.scaling.max_allocation is not None:
         high = np.minimum(high, np.asarray(config.scaling.max_allocation))
     alloc, clipped = initial_allocation(
-        workload.demand, interval_s, layout, config.initial, low, high
+        workload.demand, interval_s, layout, config.initial, low, high, workload.active
     )
     pool = config.pool
     spare_size = (

@@ -103,7 +103,12 @@ def test_reference_sizes_quantile_and_floor():
     history[0, :, 0] = np.arange(100)
     ref = reference_sizes(history, ObservationConfig(ref_quantile=0.5))
     assert ref[0, 0] == pytest.approx(49.5)
-    np.testing.assert_allclose(ref[1], ObservationConfig().ref_floor)
+    floor = np.asarray(ObservationConfig().ref_floor)
+    np.testing.assert_allclose(ref[0, 1:], floor[1:])
+    # app 1 had no demand at all (not active yet): the median of the active apps' references
+    np.testing.assert_allclose(ref[1], ref[0])
+    np.testing.assert_allclose(reference_sizes(np.zeros((2, 5, 4)), ObservationConfig()),
+                               np.tile(floor, (2, 1)))
     with pytest.raises(ShadowSimError, match="shape"):
         reference_sizes(np.zeros((2, 4)), ObservationConfig())
 

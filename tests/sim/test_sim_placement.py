@@ -67,6 +67,27 @@ def test_initial_allocation_is_quantile_times_share_times_headroom() -> None:
     assert clipped == 4
 
 
+def test_an_application_that_starts_later_is_sized_by_its_first_window_of_activity() -> None:
+    demand = np.ones((2, 40, 4))
+    demand[1, :20] = 0.0  # app 1 appears at tick 20 with demand 8
+    demand[1, 20:] = 8.0
+    active = np.ones((2, 40), dtype=bool)
+    active[1, :20] = False
+    layout = ComponentLayout.build(np.array([1, 1], dtype=np.int8), 1, (1.0,))
+    cfg = InitialAllocationConfig(quantile=1.0, window_s=3000.0, headroom=1.0)
+    low, high = np.full(4, 0.5), np.full(4, 100.0)
+    before, _ = initial_allocation(demand, 300.0, layout, cfg, low, high)
+    np.testing.assert_allclose(before[1], 0.5)  # the floor: it would starve once it starts
+    alloc, _ = initial_allocation(demand, 300.0, layout, cfg, low, high, active)
+    np.testing.assert_allclose(alloc[0], 1.0)
+    np.testing.assert_allclose(alloc[1], 8.0)
+    late = active.copy()
+    late[1, :35] = False  # only 5 active ticks left: the window is what there is
+    demand[1, 35:] = np.arange(5.0, 10.0)[:, None]
+    alloc, _ = initial_allocation(demand, 300.0, layout, cfg, low, high, late)
+    np.testing.assert_allclose(alloc[1], 9.0)
+
+
 def test_simulator_sizes_cluster_and_respects_limits() -> None:
     workload = make_workload(n_apps=12)
     sim = Simulator(workload, small_cluster(workload))
