@@ -7,7 +7,7 @@ money in abstract cost units (cu).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,6 +79,10 @@ class AppKpis:
     error_rate: NDArray[np.float64]
     sla_violated: NDArray[np.bool_]
 
+    def copy(self) -> AppKpis:
+        """A copy owning its arrays."""
+        return AppKpis(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
 
 @dataclass(frozen=True)
 class CostBreakdown:
@@ -103,6 +107,12 @@ class CostBreakdown:
 @dataclass(frozen=True, eq=False)
 class ClusterState:
     """A snapshot of the cluster at one control tick.
+
+    A backend may hand out snapshots whose arrays are views of its own buffers, valid
+    until its next ``advance()`` (the simulator does: it reuses two sets of buffers, so a
+    control tick allocates nothing); :meth:`copy` makes one that stays valid. Arrays that
+    did not change since the last snapshot (placement, pool, host capacity) may be
+    shared between snapshots; they are read-only.
 
     Attributes:
         time_s: Backend time of the snapshot, s.
@@ -144,6 +154,15 @@ class ClusterState:
     cost: CostBreakdown
     cost_total: CostBreakdown
     migrations: int
+
+    def copy(self) -> ClusterState:
+        """A copy owning its arrays (valid after the backend advances)."""
+        arrays = {
+            f.name: getattr(self, f.name).copy()
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        }
+        return replace(self, kpis=self.kpis.copy(), **arrays)
 
     def app_sum(self, per_component: NDArray[np.float64], spec: ClusterSpec) -> NDArray[np.float64]:
         """Sum a ``(C, 4)`` array over each application's components into ``(A, 4)``."""

@@ -2,7 +2,11 @@
 
 The KPI kernel adds each tick's figures here; at a control tick the simulator turns the
 interval sums into means (:meth:`Ledger.close_interval`) and starts a fresh interval. The
-sums handed out become the snapshot's arrays, so no copy is made.
+sums handed out become the snapshot's arrays, so no copy is made. The ledger owns two sets
+of interval sums and alternates between them: the sums handed out at one control tick are
+reused (zeroed) for the interval that opens at the next one, so a snapshot's arrays stay
+valid until the next :meth:`~shadowsim.sim.simulator.Simulator.advance` and nothing is
+allocated per tick.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ class IntervalSums:
 
     @classmethod
     def zeros(cls, n_components: int, n_apps: int) -> IntervalSums:
-        """Empty sums, packed (see ``packed``)."""
+        """Empty sums, packed (see ``packed``): arrays are views of two buffers."""
         per_resource = np.zeros((4, n_components, N_RESOURCES))
         per_app = np.zeros((3, n_apps))
         return cls(
@@ -74,6 +78,28 @@ class IntervalSums:
     def cost(self) -> CostBreakdown:
         """The interval's costs."""
         return CostBreakdown(self.allocation_cost, self.pool_cost, self.migration_cost)
+
+    def clear(self) -> None:
+        """Zero every sum in place (the arrays stay the same objects)."""
+        if self.packed is not None:
+            self.packed[0].fill(0.0)
+            self.packed[1].fill(0.0)
+        else:
+            for array in (
+                self.demand,
+                self.served,
+                self.throttled,
+                self.dropped,
+                self.response_s,
+                self.lost_throughput,
+            ):
+                array.fill(0.0)
+        self.violation_ticks.fill(0)
+        self.ticks = 0
+        self.allocation_cost = 0.0
+        self.pool_cost = 0.0
+        self.migration_cost = 0.0
+        self.migrations = 0
 
 
 @dataclass(eq=False)
@@ -112,7 +138,13 @@ class Ledger:
     def __init__(self, n_components: int, n_apps: int) -> None:
         self._n_components = n_components
         self._n_apps = n_apps
-        self.interval = IntervalSums.zeros(n_components, n_apps)
+        self._sets = (
+            IntervalSums.zeros(n_components, n_apps),
+            IntervalSums.zeros(n_components, n_apps),
+        )
+        self.slot = 0
+        """Which of the two sets of sums is the open interval (0 or 1)."""
+        self.interval = self._sets[0]
         self.totals_packed = np.zeros((4, n_components, N_RESOURCES))
         """``(4, C, 4)``: the totals' demand, served, throttled and dropped (views of it)."""
         self.totals = Totals(
@@ -137,7 +169,11 @@ class Ledger:
     def swap_interval(self) -> IntervalSums:
         """Hand out the open interval and open a fresh one, adding only its scalars (ticks,
         migrations, costs) to the totals: the caller adds its arrays (a compiled kernel
-        does, in the order of :meth:`close_interval`)."""
+        does, in the order of :meth:`close_interval`).
+
+        The fresh interval is the other set of sums, zeroed: the one handed out at the
+        previous swap, whose arrays are no longer valid from now on.
+        """
         done = self.interval
         tot = self.totals
         tot.ticks += done.ticks
@@ -147,5 +183,8 @@ class Ledger:
             tot.cost.pool + done.pool_cost,
             tot.cost.migration + done.migration_cost,
         )
-        self.interval = IntervalSums.zeros(self._n_components, self._n_apps)
+        self.slot ^= 1
+        fresh = self._sets[self.slot]
+        fresh.clear()
+        self.interval = fresh
         return done

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
-import simpy
 from numpy.typing import NDArray
 
 from shadowsim.actions import (
@@ -30,6 +29,7 @@ from shadowsim.actions import (
 from shadowsim.cluster_state import ClusterSpec, ClusterState
 from shadowsim.errors import BackendError
 from shadowsim.resources import N_RESOURCES
+from shadowsim.sim.clock import ControlClock
 from shadowsim.sim.components import ComponentLayout
 from shadowsim.sim.config import ClusterConfig
 from shadowsim.sim.contention import ContentionResolver
@@ -130,7 +130,7 @@ class Simulator:
         self.outages = Outages(self.interval_s, n_comp)
         self.feed = parts.feed(workload, layout, self.kernel.max_block)
         self.planner = parts.planner(layout, low, high, n_hosts)
-        self.env = simpy.Environment()
+        self.env = ControlClock()
         self._tick = 0
         self._control = 0
         self._alloc_rate = 0.0
@@ -191,7 +191,7 @@ class Simulator:
             )
         self._control += 1
         target = min(self._control * self.config.control_every_ticks, self._n_ticks)
-        self.env.run(until=target * self.interval_s)
+        self.env.run_to(target * self.interval_s)
         state = None if self._interval_end is None else self._interval_end.finish(target)
         if state is None:
             self._sync(target)
@@ -220,7 +220,7 @@ class Simulator:
         if skip and not self.done and not self._pool_short and not self.config.faults.enabled:
             self._control += skip
             target = min(self._control * self.config.control_every_ticks, self._n_ticks)
-            self.env.run(until=target * self.interval_s)
+            self.env.run_to(target * self.interval_s)
             self._sync(target)
             self.snapshots.build()  # closes the skipped ticks' interval into the totals
             skip = 0

@@ -71,12 +71,12 @@ LATENCIES = [
 def test_simulator_slack_is_zero_when_saturated(latency: tuple[float, ...]) -> None:
     sim = Simulator(saturated_workload(LEAD_IN + STEPS), cluster(latency))
     for _ in range(LEAD_IN):
-        initial = sim.advance()
+        initial = sim.advance().copy()  # snapshots are valid until the next advance()
     states = []
     for t in range(STEPS):
         result = sim.apply([ScaleAllAction(np.tile(LOW * GROWTH**t, (N_APPS, 1)))])
         assert result[0].accepted, result[0].reason
-        states.append(sim.advance())
+        states.append(sim.advance().copy())
     serving = ServedAllocation.for_latency(latency, 300.0)
     paired = compute_metrics(states, sim.spec, serving=serving, initial=initial)
     np.testing.assert_allclose(paired.relative_slack, 0.0, atol=1e-9)

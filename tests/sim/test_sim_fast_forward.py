@@ -36,9 +36,7 @@ def _same_state(got: object, expected: object) -> None:
 @pytest.mark.parametrize("per_app", [1, 2])
 def test_fast_forward_equals_the_advance_loop(kernel: Kernel, per_app: int) -> None:
     workload = make_workload(n_apps=9, n_ticks=200, seed=3)
-    config = small_cluster(
-        workload, components_per_app=per_app, kernel=kernel, max_block_ticks=16
-    )
+    config = small_cluster(workload, components_per_app=per_app, kernel=kernel, max_block_ticks=16)
     loop, fast = Simulator(workload, config), Simulator(workload, config)
     for sim in (loop, fast):  # in-flight scaling lands during the skipped ticks
         sim.apply([ScaleAllAction(targets=np.full((9, 4), np.nan))])

@@ -53,7 +53,7 @@ def _replay(
     sim = Simulator(workload, dataclasses.replace(config, kernel=kernel))
     rule = ReactiveRule(ReactiveConfig(stabilisation_ticks=2, kernel=kernel), workload.n_apps)
     rng = np.random.default_rng(11)
-    states = [sim.advance()]
+    states = [sim.advance().copy()]
     while not sim.done:
         if actions == "reactive":
             sim.apply([rule.decide(states[-1])])
@@ -69,7 +69,7 @@ def _replay(
                     PoolTargetAction(tuple(int(x) for x in rng.integers(0, 3, 4))),
                 ]
             )
-        states.append(sim.advance())
+        states.append(sim.advance().copy())
     return sim, states
 
 

@@ -23,8 +23,8 @@ def _vectorised(
     responses, throughputs = [], []
     state = sim.advance()
     while True:
-        responses.append(state.kpis.response_time_s)
-        throughputs.append(state.kpis.throughput_rps)
+        responses.append(state.kpis.response_time_s.copy())
+        throughputs.append(state.kpis.throughput_rps.copy())
         if sim.done:
             break
         if policy is not None:

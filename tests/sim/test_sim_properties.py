@@ -55,7 +55,7 @@ def _run(s: dict[str, int | float | bool]) -> list[ClusterState]:
             ]
         )
         state = sim.advance()
-        states.append(state)
+        states.append(state.copy())
         assert (sim.host_reserved() <= sim.host_limit * (1 + 1e-12) + EPS).all()
     return states
 

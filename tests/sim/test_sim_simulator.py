@@ -70,7 +70,7 @@ def _episode(seed: int) -> list[ClusterState]:
                 PoolTargetAction(tuple(int(x) for x in rng.integers(0, 3, 4))),
             ]
         )
-        states.append(sim.advance())
+        states.append(sim.advance().copy())
     return states
 
 

@@ -13,6 +13,7 @@ Importing this module imports numba (see :mod:`shadowsim.sim.jit`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -141,7 +142,10 @@ class FusedSnapshotBuilder(SnapshotBuilder):
     Each snapshot's new arrays are views of one buffer: host usage ``(H, 4)``, host
     reservations ``(H, 4)`` (components and spares; moves in flight are added after),
     allocation and pending allocation ``(C, 4)``, throughput and error rate ``(A,)``, and
-    with several components per application the application totals ``(4, A, 4)``.
+    with several components per application the application totals ``(4, A, 4)``. There
+    are two such buffers, one per set of interval sums of the ledger, used in turn with
+    them; their views (and the :class:`~shadowsim.cluster_state.AppKpis` made of them) are
+    made once, so a snapshot allocates nothing but its :class:`ClusterState`.
 
     Args:
         sim: The simulator observed.
@@ -160,6 +164,11 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         self._comp_size = n_comp * N_RESOURCES
         self._shape_h = (n_hosts, N_RESOURCES)
         self._shape_c = (n_comp, N_RESOURCES)
+        # one output buffer per set of interval sums of the ledger (which alternates them):
+        # a snapshot's arrays stay valid until the next one is made
+        self._outs = (np.empty(self._size), np.empty(self._size))
+        self._violated = (np.empty(n_apps, dtype=np.bool_), np.empty(n_apps, dtype=np.bool_))
+        self._views: list[_SlotViews | None] = [None, None]
         if isinstance(sim.kernel, FusedKpiKernel):  # the reservations it reports bound the
             sim.kernel.bound_source = sim.reservations.allocation_bound  # contention checks
 
@@ -190,8 +199,8 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         ledger = sim.ledger
         sums = ledger.interval
         topology, host_start = kernel.host_groups()
-        out = np.empty(self._size)
-        violated = np.empty(self._n_apps, dtype=np.bool_)
+        out = self._outs[ledger.slot]
+        violated = self._violated[ledger.slot]
         arguments = (
             packed[0],
             packed[1],
@@ -218,13 +227,32 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         """The snapshot of the interval ``sums`` once the compiled close filled ``out`` and
         ``violated`` (see :meth:`closing`)."""
         sim = self.sim
+        slot = 0 if out is self._outs[0] else 1
+        views = self._views[slot]
+        if views is None or views.sums is not sums:
+            views = self._views[slot] = self._slot_views(sums, out, violated)
+        # a fresh view: the snapshot makes the one it reports read-only
+        sim.reservations.adopt(out[self._cells : 2 * self._cells].reshape(self._shape_h))
+        return self._state(
+            sim.tick - 1,
+            sums.demand,
+            sums.served,
+            views.host_used,
+            views.kpis,
+            sums.cost,
+            sums.migrations,
+            allocation=views.allocation,
+            pending=views.pending,
+        )
+
+    def _slot_views(
+        self, sums: IntervalSums, out: NDArray[np.float64], violated: NDArray[np.bool_]
+    ) -> _SlotViews:
+        """The arrays of the snapshots made from ``sums`` and ``out`` (made once per set)."""
+        sim = self.sim
         cells, size, n_apps = self._cells, self._comp_size, self._n_apps
-        host_used = out[:cells].reshape(self._shape_h)
-        sim.reservations.adopt(out[cells : 2 * cells].reshape(self._shape_h))
         at = 2 * cells
-        allocation = out[at : at + size].reshape(self._shape_c)
-        pending = out[at + size : at + 2 * size].reshape(self._shape_c)
-        at += 2 * size
+        throughput_at = at + 2 * size
         if sim.layout.per_app == 1:  # applications are components (as layout.to_apps)
             apps = (sums.demand, sums.served, sums.throttled, sums.dropped)
         else:
@@ -236,18 +264,33 @@ class FusedSnapshotBuilder(SnapshotBuilder):
             throttled=apps[2],
             dropped=apps[3],
             response_time_s=sums.response_s,
-            throughput_rps=out[at : at + n_apps],
-            error_rate=out[at + n_apps : at + 2 * n_apps],
+            throughput_rps=out[throughput_at : throughput_at + n_apps],
+            error_rate=out[throughput_at + n_apps : throughput_at + 2 * n_apps],
             sla_violated=violated,
         )
-        return self._state(
-            sim.tick - 1,
-            sums.demand,
-            sums.served,
-            host_used,
-            kpis,
-            sums.cost,
-            sums.migrations,
-            allocation=allocation,
-            pending=pending,
+        return _SlotViews(
+            sums=sums,
+            host_used=out[:cells].reshape(self._shape_h),
+            allocation=out[at : at + size].reshape(self._shape_c),
+            pending=out[at + size : at + 2 * size].reshape(self._shape_c),
+            kpis=kpis,
         )
+
+
+@dataclass(frozen=True, eq=False)
+class _SlotViews:
+    """The arrays of the snapshots one output buffer and one set of interval sums make.
+
+    Attributes:
+        sums: The ledger's set of interval sums they belong to.
+        host_used: ``(H, 4)`` served usage per host.
+        allocation: ``(C, 4)`` allocation in force.
+        pending: ``(C, 4)`` pending allocation.
+        kpis: The per-application KPIs.
+    """
+
+    sums: IntervalSums
+    host_used: NDArray[np.float64]
+    allocation: NDArray[np.float64]
+    pending: NDArray[np.float64]
+    kpis: AppKpis
