@@ -275,9 +275,9 @@ def fit_to_workload(
 
     The defaults assume weeks of data (a one-week test window, a day of warm-up and of
     initial allocation, days of forecaster training). Short traces (PlanetLab: two days;
-    Alibaba: eight) get a test window of at most ``max_test_share`` of the workload that
-    still leaves a day (or what there is) of history before it, and history windows scaled
-    to that part. Long workloads are returned unchanged.
+    Alibaba: eight; one PlanetLab day) get a test window of at most ``max_test_share`` of the
+    workload that still leaves a day of history before it (with a day or less: the share),
+    and history windows scaled to that part. Long workloads are returned unchanged.
 
     Args:
         n_ticks: Length of the workload, ticks.
@@ -294,7 +294,9 @@ def fit_to_workload(
     day = max(1, round(86_400.0 / interval_s))
     seed_ticks = env.engine.accuracy_seed_ticks
     want_test = round(env.test_window_s / interval_s)
-    test = min(want_test, int(n_ticks * max_test_share), max(1, n_ticks - day - seed_ticks))
+    test = max(1, min(want_test, int(n_ticks * max_test_share)))
+    if n_ticks - day - seed_ticks >= 1:  # leave a day of history when there is more than one
+        test = min(test, n_ticks - day - seed_ticks)
     if test < want_test:
         notes.append(f"test window {want_test} -> {test} ticks (the workload has {n_ticks} ticks)")
         env = replace(env, test_window_s=test * interval_s)

@@ -1,0 +1,61 @@
+"""The main job, python -m experiments.simulate, as the README runs it (on small workloads),
+and the fitting of short workloads it relies on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shadowsim.shadow.service import ShadowConfig
+from shadowsim.sim.config import ClusterConfig
+from shadowsim.workloads.synthetic import SyntheticConfig, SyntheticGenerator
+from shadowsim_envs.cluster_env import ClusterEnv
+from shadowsim_envs.env_config import EnvConfig
+from shadowsim_policies.evaluation import ModeChoice, env_config_for, fit_to_workload
+from shadowsim_policies.oracle import OraclePolicy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_simulate(tmp_path: Path, *overrides: str) -> dict:
+    args = [
+        sys.executable, "-m", "experiments.simulate", f"hydra.run.dir={tmp_path / 'run'}",
+        f"tracking_root={tmp_path / 'mlflow'}", *overrides,
+    ]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("n_ticks", "test_ticks"),
+    [(288, 144), (576, 276), (2304, 1152), (4 * 2016, 2016)],  # 1 day, 2 days, 8 days, 4 weeks
+)
+def test_short_workloads_are_fitted_so_the_test_window_runs(n_ticks: int, test_ticks: int):
+    workload = SyntheticGenerator(SyntheticConfig(n_apps=3, n_ticks=n_ticks, seed=1)).load()
+    fitted = fit_to_workload(n_ticks, 300.0, EnvConfig(), ClusterConfig(), ShadowConfig())
+    assert round(fitted.env.test_window_s / 300.0) == test_ticks
+    assert bool(fitted.notes) == (n_ticks < 4 * 2016)  # every change is reported
+    config = env_config_for(OraclePolicy(), fitted.env, ModeChoice.NATIVE, 0)
+    env = ClusterEnv(workload, fitted.cluster, config=config)  # raises if it does not fit
+    assert env.test_ticks == test_ticks
+
+
+def test_the_main_job_compares_every_policy_with_the_oracle(tmp_path: Path):
+    out = run_simulate(tmp_path, "workload.n_apps=4", "workload.n_ticks=576")  # two days
+    assert set(out["policies"]) == {"static_peak", "hpa", "vpa", "seed_threshold", "shadow",
+                                    "oracle"}
+    oracle = out["policies"]["oracle"]
+    assert oracle["sla_violation_rate"] < 0.01  # perfect foresight: (almost) never short
+    for name, metrics in out["policies"].items():
+        assert metrics["regret"] >= -1e-6, name  # nobody is cheaper than the oracle
+        assert 0.0 <= metrics["sla_violation_rate"] <= 1.0
+    assert out["shadow"]["champion"]  # shadow models registered
+    assert set(out["mlflow_runs"]) == set(out["policies"])
+    assert (tmp_path / "run" / "comparison.png").is_file()
