@@ -26,7 +26,6 @@ from shadowsim.actions import (
 )
 from shadowsim.backend import ClusterBackend
 from shadowsim.cluster_state import ClusterState
-from shadowsim.engine.demand_window import DemandWindow
 from shadowsim.engine.engine_config import EngineConfig
 from shadowsim.engine.engine_parts import engine_parts
 from shadowsim.engine.forecasts import ForecastProvider
@@ -141,7 +140,7 @@ class AllocationEngine:
         self.ref = reference_sizes(self.history, cfg.observation)
         floor = np.asarray(cfg.observation.ref_floor)
         self.tracker = parts.tracker(spec.n_apps, cfg.error_halflife_ticks, floor)
-        self.window = DemandWindow(spec.n_apps, cfg.observation.window)
+        self.window = parts.window(spec.n_apps, cfg.observation.window)
         self._median = cfg.observation.median_index
         self._high = np.asarray(spec.priority) == Priority.HIGH
         self.seed_ticks = min(cfg.accuracy_seed_ticks, self.history.shape[1], self.origin_tick - 1)

@@ -1,9 +1,10 @@
 """Which implementation of each per-step part the engine builds: numpy or compiled.
 
 The numpy classes (:class:`ComponentMap`, :class:`ActionCodec`, :class:`Guardrails`,
-:class:`ShiftPlanner`, :class:`ForecastErrorTracker`, :class:`ObservationBuilder`) are the
-reference; their ``Fused*`` subclasses (``shadowsim.engine.fused.*``) compute the same
-results with numba kernels, several times faster per step. :func:`engine_parts` picks one
+:class:`ShiftPlanner`, :class:`ForecastErrorTracker`, :class:`ObservationBuilder`,
+:class:`DemandWindow`) are the reference; their ``Fused*`` subclasses
+(``shadowsim.engine.fused.*``) compute the same results with numba kernels, several times
+faster per step. :func:`engine_parts` picks one
 set; the compiled modules, and numba with them, are imported only when asked for, so
 ``import shadowsim`` stays light.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from shadowsim.engine.action_codec import ActionCodec
 from shadowsim.engine.component_map import ComponentMap
+from shadowsim.engine.demand_window import DemandWindow
 from shadowsim.engine.forecast_error import ForecastErrorTracker
 from shadowsim.engine.guardrails import Guardrails
 from shadowsim.engine.observation import ObservationBuilder
@@ -31,6 +33,7 @@ class EngineParts:
         shift_planner: Plans shifts to spares.
         tracker: Tracks the recent forecast error.
         builder: Builds observations.
+        window: Keeps the recent demand window.
     """
 
     component_map: type[ComponentMap] = ComponentMap
@@ -39,6 +42,7 @@ class EngineParts:
     shift_planner: type[ShiftPlanner] = ShiftPlanner
     tracker: type[ForecastErrorTracker] = ForecastErrorTracker
     builder: type[ObservationBuilder] = ObservationBuilder
+    window: type[DemandWindow] = DemandWindow
 
 
 def engine_parts(jit: bool) -> EngineParts:
@@ -47,6 +51,7 @@ def engine_parts(jit: bool) -> EngineParts:
         return EngineParts()
     from shadowsim.engine.fused.action_codec import FusedActionCodec
     from shadowsim.engine.fused.component_map import FusedComponentMap
+    from shadowsim.engine.fused.demand_window import FusedDemandWindow
     from shadowsim.engine.fused.forecast_error import FusedForecastErrorTracker
     from shadowsim.engine.fused.guardrails import FusedGuardrails
     from shadowsim.engine.fused.observation import FusedObservationBuilder
@@ -59,4 +64,5 @@ def engine_parts(jit: bool) -> EngineParts:
         shift_planner=FusedShiftPlanner,
         tracker=FusedForecastErrorTracker,
         builder=FusedObservationBuilder,
+        window=FusedDemandWindow,
     )

@@ -6,8 +6,9 @@ made once the demand of ticks ``< t`` is known; entry ``k`` of its second axis c
 ``observe(t, demand)`` reports the demand of tick ``t``. ``start(first, last)`` prepares an
 episode whose forecasts will be asked at origins ``first .. last``.
 
-- :class:`PrecomputedForecasts` (fast mode): one batched pass per episode through
-  :meth:`~shadowsim.shadow.forecaster.Forecaster.predict_origins`; ``forecast`` is a lookup.
+- :class:`PrecomputedForecasts` (fast mode): batched passes through
+  :meth:`~shadowsim.shadow.forecaster.Forecaster.predict_origins`, kept across episodes;
+  ``forecast`` is a lookup.
 - :class:`OnlineForecasts`: predicts tick by tick from the demand it has observed (as the
   live system does), optionally refitting every ``refit_every_ticks``.
 - :class:`ShadowServiceForecasts`: the shadow service (accuracy feedback, retraining
@@ -24,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shadowsim.engine.demand_window import DemandWindow
+from shadowsim.engine.forecast_cache import DEFAULT_CACHE_BYTES, ForecastCache
 from shadowsim.errors import ForecastError
 from shadowsim.resources import N_RESOURCES
 from shadowsim.shadow.forecaster import Forecaster, check_horizon, check_quantiles
@@ -93,7 +95,10 @@ class PrecomputedForecasts:
     origin's forecast does not depend on the others asked with it, so the figures are those
     of one call; chunks keep the temporaries small), and stores them origin by origin, so
     that :meth:`forecast` returns one contiguous block: the compiled kernels read it without
-    a cache miss per application.
+    a cache miss per application. The chunks are kept across episodes
+    (:class:`~shadowsim.engine.forecast_cache.ForecastCache`, up to ``cache_bytes`` besides
+    the current episode's), so a reset recomputes only origins no recent episode covered.
+    After refitting the forecaster call :meth:`clear`.
 
     Args:
         forecaster: A fitted forecaster for the workload's applications.
@@ -101,6 +106,7 @@ class PrecomputedForecasts:
         horizon: Ticks per forecast, >= 1.
         start_s: Unix time of tick 0, s.
         chunk_origins: Origins per batched call, >= 1.
+        cache_bytes: Memory kept for chunks of past episodes, bytes, >= 0.
     """
 
     def __init__(
@@ -110,18 +116,26 @@ class PrecomputedForecasts:
         horizon: int,
         *,
         start_s: float = 0.0,
-        chunk_origins: int = 512,
+        chunk_origins: int = 256,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
-        if chunk_origins < 1:
-            raise ForecastError(f"chunk_origins must be >= 1, got {chunk_origins}")
         self.forecaster = forecaster
         self.demand = _check_demand(demand)
         self._horizon = check_horizon(horizon)
         self.start_s = float(start_s)
-        self.chunk_origins = int(chunk_origins)
+        self.cache = ForecastCache(
+            forecaster,
+            self.demand,
+            self._horizon,
+            start_s=self.start_s,
+            chunk_origins=chunk_origins,
+            max_bytes=cache_bytes,
+        )
+        self.chunk_origins = self.cache.chunk_origins
         self._range = _Range()
-        n_apps = self.demand.shape[0]
-        self._cache = np.zeros((0, n_apps, self._horizon, N_RESOURCES, 1))
+        self._blocks: list[F64] = []
+        self._block_starts: list[int] = []
+        self._first_chunk = 0
 
     @property
     def quantiles(self) -> tuple[float, ...]:
@@ -133,33 +147,23 @@ class PrecomputedForecasts:
         """Ticks covered by each forecast."""
         return self._horizon
 
-    def start(self, first: int, last: int) -> None:
-        """Forecast every origin ``first .. last``, in batched passes."""
-        if not 1 <= first <= last <= self.demand.shape[1]:
-            raise ForecastError(
-                f"origins {first}..{last} must lie within 1..{self.demand.shape[1]} "
-                "(each needs the demand before it)"
-            )
-        origins = np.arange(first, last + 1, dtype=np.int64)
-        step = self.chunk_origins
-        part = self._predict(origins[:step])  # (A, n, horizon, 4, Q)
-        cache = np.empty((len(origins), part.shape[0], *part.shape[2:]))
-        cache[: part.shape[1]] = part.swapaxes(0, 1)
-        for lo in range(step, len(origins), step):
-            cache[lo : lo + step] = self._predict(origins[lo : lo + step]).swapaxes(0, 1)
-        cache.setflags(write=False)
-        self._cache = cache
-        self._range.first, self._range.last = first, last
+    def clear(self) -> None:
+        """Forget the forecasts kept from past episodes (after refitting the forecaster)."""
+        self.cache.clear()
 
-    def _predict(self, origins: NDArray[np.int64]) -> F64:
-        """``(A, n, horizon, 4, Q)`` forecasts at ``origins`` from one batched call."""
-        return self.forecaster.predict_origins(
-            self.demand, origins, self._horizon, start_s=self.start_s
-        )
+    def start(self, first: int, last: int) -> None:
+        """Forecast every origin ``first .. last`` (or find them among past episodes')."""
+        entries = self.cache.prepare(first, last)
+        self._blocks = [block for _, block in entries]
+        self._block_starts = [begin for begin, _ in entries]
+        self._first_chunk = first // self.chunk_origins
+        self._range.first, self._range.last = first, last
 
     def forecast(self, tick: int) -> F64:
         """The precomputed forecast at origin ``tick`` (a read-only, contiguous view)."""
-        result: F64 = self._cache[self._range.check(tick, "PrecomputedForecasts")]
+        self._range.check(tick, "PrecomputedForecasts")
+        i = tick // self.chunk_origins - self._first_chunk
+        result: F64 = self._blocks[i][tick - self._block_starts[i]]
         return result
 
     def observe(self, tick: int, demand: F64) -> None:

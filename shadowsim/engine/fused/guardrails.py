@@ -268,8 +268,11 @@ def _apply(  # pragma: no cover - compiled
     flags: NDArray[np.uint8],
     counts: NDArray[np.int64],
     changes: F64,
-) -> int:
-    """Every rule in order; fills ``target``, ``flags``, ``counts``, ``changes``."""
+) -> tuple[int, int]:
+    """Every rule in order; fills ``target``, ``flags``, ``counts``, ``changes``.
+
+    Returns the number of changes to send and the number of rule applications counted.
+    """
     _entry_rules(
         requested,
         pending,
@@ -300,7 +303,11 @@ def _apply(  # pragma: no cover - compiled
             flags,
             counts,
         )
-    return _finish(target, pending, last_up, params, flags, counts, changes)
+    n_changed = _finish(target, pending, last_up, params, flags, counts, changes)
+    n_flagged = 0
+    for k in range(counts.shape[0]):
+        n_flagged += counts[k]
+    return n_changed, n_flagged
 
 
 class FusedGuardrails(Guardrails):
@@ -359,7 +366,7 @@ class FusedGuardrails(Guardrails):
             if self.config.respect_host_capacity
             else self._no_entries
         )
-        n_changed = _apply(
+        n_changed, n_flagged = _apply(
             request,
             pending,
             self._window,
@@ -384,7 +391,7 @@ class FusedGuardrails(Guardrails):
         )
         rule_counts = (
             {name: n for name, n in zip(_RULE_NAMES, counts.tolist(), strict=True) if n}
-            if counts.any()
+            if n_flagged
             else {}
         )
         return GuardrailReport(
