@@ -17,7 +17,6 @@ means), and prints as the LAST line one JSON object.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.json_line import print_json_line
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.sim.config import ClusterConfig
@@ -136,15 +136,7 @@ def main(cfg: DictConfig) -> None:
         "wall_s": float(np.sum([r.wall_s for r in results])),
         "mlflow_run_id": run.run_id,
     }
-    print(json.dumps(payload, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    return str(value)
+    print_json_line(payload)
 
 
 if __name__ == "__main__":

@@ -20,17 +20,15 @@ plotted to ``comparison.png`` in the Hydra run folder, and the last line is one 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import hydra
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.json_line import print_json_line
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.errors import ConfigError
 from shadowsim.shadow.forecaster import Forecaster
@@ -203,7 +201,7 @@ def main(cfg: DictConfig) -> None:
         "plot": None if plot_path is None else str(plot_path),
         "wall_s": round(time.perf_counter() - started, 1),
     }
-    print(json.dumps(payload, default=_json_default))
+    print_json_line(payload)
 
 
 def log_runs(
@@ -264,14 +262,6 @@ def log_runs(
 def _forecaster_name(cfg: DictConfig) -> str | None:
     node = cfg.get("forecaster")
     return None if node is None else str(node.get("_target_", "")).rsplit(".", 1)[-1]
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    return str(value)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ for the regret; print the comparison (a rich table), log one MLflow run per poli
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.json_line import print_json_line
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
 from shadowsim.shadow.forecaster import Forecaster
@@ -207,15 +206,7 @@ def main(cfg: DictConfig) -> None:
         "mlflow_runs": run_ids,
         "wall_s": round(time.perf_counter() - started, 2),
     }
-    print(json.dumps(payload, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    return str(value)
+    print_json_line(payload)
 
 
 if __name__ == "__main__":
