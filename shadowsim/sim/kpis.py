@@ -193,6 +193,7 @@ class KpiKernel:
             active: ``(T, A)`` True where the application exists, or None for always.
             sums: The interval sums to add to.
         """
+        sums.settle()
         cfg = self.config
         n = demand.shape[0]
         if service is None:

@@ -42,6 +42,12 @@ class IntervalSums:
             ``(4, C, 4)`` buffer of demand, served, throttled and dropped, and the
             ``(3, A)`` buffer of response_s, lost_throughput and one scratch row; lets a
             compiled kernel take them as two arguments. None otherwise.
+        stale: True while the arrays still hold an earlier interval's sums (the ledger
+            reuses sums lazily, see :class:`Ledger`): the scalars are zero, and the arrays
+            are zero for anything but the compiled KPI kernel, which writes them instead
+            of adding to them; everything else reads or adds through :meth:`settle` first.
+        hits: ``(C,)`` 1 for components whose throttled or dropped sums may be non-zero
+            (kept by the compiled KPI kernel), or None when not followed.
     """
 
     demand: NDArray[np.float64]
@@ -57,6 +63,8 @@ class IntervalSums:
     migration_cost: float = 0.0
     migrations: int = 0
     packed: tuple[NDArray[np.float64], NDArray[np.float64]] | None = field(default=None, repr=False)
+    stale: bool = False
+    hits: NDArray[np.uint8] | None = field(default=None, repr=False)
 
     @classmethod
     def zeros(cls, n_components: int, n_apps: int) -> IntervalSums:
@@ -81,6 +89,24 @@ class IntervalSums:
 
     def clear(self) -> None:
         """Zero every sum in place (the arrays stay the same objects)."""
+        self.clear_scalars()
+        self.clear_arrays()
+
+    def settle(self) -> None:
+        """Zero the arrays if they are stale (call before reading or adding to them)."""
+        if self.stale:
+            self.clear_arrays()
+
+    def clear_scalars(self) -> None:
+        """Zero the ticks, costs and migrations."""
+        self.ticks = 0
+        self.allocation_cost = 0.0
+        self.pool_cost = 0.0
+        self.migration_cost = 0.0
+        self.migrations = 0
+
+    def clear_arrays(self) -> None:
+        """Zero the arrays in place (no longer stale)."""
         if self.packed is not None:
             self.packed[0].fill(0.0)
             self.packed[1].fill(0.0)
@@ -95,11 +121,9 @@ class IntervalSums:
             ):
                 array.fill(0.0)
         self.violation_ticks.fill(0)
-        self.ticks = 0
-        self.allocation_cost = 0.0
-        self.pool_cost = 0.0
-        self.migration_cost = 0.0
-        self.migrations = 0
+        if self.hits is not None:
+            self.hits.fill(0)
+        self.stale = False
 
 
 @dataclass(eq=False)
@@ -130,6 +154,12 @@ class Totals:
 class Ledger:
     """Holds the open interval's sums and the episode totals.
 
+    Two sets of interval sums are used in turn (see the module). The set that opens is
+    zeroed at once, or, with :attr:`lazy` (set by the compiled snapshot builder), only
+    marked stale: its arrays are then zeroed by the first thing that uses them (the
+    compiled KPI kernel writes its first sums instead of adding them, which spares a
+    memory pass per control tick).
+
     Args:
         n_components: Number of components ``C``.
         n_apps: Number of applications ``A``.
@@ -144,6 +174,8 @@ class Ledger:
         )
         self.slot = 0
         """Which of the two sets of sums is the open interval (0 or 1)."""
+        self.lazy = False
+        """Mark a reused set of sums stale instead of zeroing it."""
         self.interval = self._sets[0]
         self.totals_packed = np.zeros((4, n_components, N_RESOURCES))
         """``(4, C, 4)``: the totals' demand, served, throttled and dropped (views of it)."""
@@ -158,6 +190,7 @@ class Ledger:
     def close_interval(self) -> IntervalSums:
         """Add the open interval to the totals, hand it out and open a fresh one."""
         done = self.interval
+        done.settle()
         tot = self.totals
         tot.demand += done.demand
         tot.served += done.served
@@ -185,6 +218,10 @@ class Ledger:
         )
         self.slot ^= 1
         fresh = self._sets[self.slot]
-        fresh.clear()
+        if self.lazy:
+            fresh.clear_scalars()
+            fresh.stale = True
+        else:
+            fresh.clear()
         self.interval = fresh
         return done

@@ -61,7 +61,9 @@ class SnapshotBuilder:
 
         Called before a component changes host, so that host usage stays exact.
         """
-        served = self.sim.ledger.interval.served
+        sums = self.sim.ledger.interval
+        sums.settle()
+        served = sums.served
         part = served if self._flushed is None else served - self._flushed
         self._host_used += self._host_sum(part)
         self._flushed = served.copy()

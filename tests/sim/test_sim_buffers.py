@@ -112,3 +112,22 @@ def test_snapshots_are_views_until_the_next_advance_and_copies_stay(
     for targets, copy in zip(asked, kept, strict=True):  # copies keep their values
         again.apply([ScaleAllAction(targets)])
         _same(copy, again.advance())
+
+
+def test_lazy_ledger_marks_reused_sums_stale_and_settle_zeroes_them() -> None:
+    ledger = Ledger(2, 2)
+    ledger.lazy = True
+    first = ledger.interval
+    first.throttled += 1.0
+    first.hits = np.ones(2, dtype=np.uint8)
+    first.ticks, first.migrations = 3, 1
+    ledger.swap_interval()
+    ledger.swap_interval()
+    assert ledger.interval is first
+    assert first.stale
+    assert (first.ticks, first.migrations) == (0, 0)  # scalars are zeroed at once
+    assert first.throttled.all()  # arrays only when settled
+    first.settle()
+    assert not first.stale
+    assert not first.throttled.any()
+    assert not first.hits.any()

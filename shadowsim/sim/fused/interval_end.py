@@ -33,15 +33,15 @@ if TYPE_CHECKING:
 def _finish(*arguments: Any) -> float:  # pragma: no cover - compiled
     """``_account``, then ``_put_in_force`` when landing, then ``_close``.
 
-    ``arguments``: the 18 of ``_account``, a landing flag, the 6 of ``_put_in_force``,
+    ``arguments``: the 19 of ``_account``, a landing flag, the 6 of ``_put_in_force``,
     the 16 of ``_close``. Returns the new allocation cost rate (NaN when nothing landed).
     """
     # literal slices: numba slices a tuple of mixed types only with literal bounds
-    _account(*arguments[0:18])
+    _account(*arguments[0:19])
     rate = np.nan
-    if arguments[18]:
-        rate = _put_in_force(*arguments[19:25])
-    _close(*arguments[25:])
+    if arguments[19]:
+        rate = _put_in_force(*arguments[20:26])
+    _close(*arguments[26:])
     return rate
 
 
@@ -100,6 +100,7 @@ class FusedIntervalEnd:
             sim.cost.per_unit_s,
             *close_arguments,
         )
+        sums.stale = False
         sim.record_block(n)
         if batch is not None:
             due.pop(0)

@@ -57,13 +57,17 @@ def _account(  # pragma: no cover - compiled
     work: NDArray[np.float64],
     scratch: NDArray[np.float64],
     interval_hits: NDArray[np.uint8],
+    fresh: bool,
 ) -> None:
     """Account a block of ticks; see :meth:`FusedKpiKernel.account` for the arguments.
 
     ``per_resource`` is ``(4, C, 4)``: demand, served, throttled, dropped sums;
     ``per_app`` is ``(3, A)``: response-time sums, lost-throughput sums, scratch;
     ``scratch`` is ``(5, C)``; ``interval_hits`` ``(C,)`` is set to 1 for components with
-    unserved demand (the others' throttled and dropped sums stay zero).
+    unserved demand (the others' throttled and dropped sums stay zero). ``fresh``: the
+    sums hold an earlier interval's (stale, see
+    :class:`~shadowsim.sim.ledger.IntervalSums`): they are written as if they were zero
+    (``0.0 + x``: the same bits as adding to zero).
     """
     n, n_comp = demand.shape[0], demand.shape[1]
     k = shares.shape[0]
@@ -74,7 +78,18 @@ def _account(  # pragma: no cover - compiled
     has_active = active.shape[0] > 0
     s_resp, s_lost, block_resp = per_app[0], per_app[1], per_app[2]
     e_cpu, d_cpu, resp, err, hits = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
-    _add_demand(demand, per_resource)
+    if fresh:
+        for c in range(n_comp):
+            if interval_hits[c]:
+                for r in range(4):
+                    per_resource[2, c, r] = 0.0
+                    per_resource[3, c, r] = 0.0
+                interval_hits[c] = 0
+        for a in range(n_apps):
+            s_resp[a] = 0.0
+            s_lost[a] = 0.0
+            violations[a] = 0
+    _add_demand(demand, per_resource, fresh)
     block_resp[:] = 0.0
     for t in range(n):
         contended = False
@@ -124,13 +139,23 @@ def _account(  # pragma: no cover - compiled
 
 @njit
 def _add_demand(  # pragma: no cover - compiled
-    demand: NDArray[np.float64], per_resource: NDArray[np.float64]
+    demand: NDArray[np.float64], per_resource: NDArray[np.float64], fresh: bool
 ) -> None:
     """Add the block's demand total to the demand and served sums (as the reference: the
-    block total first; unserved demand comes off served later)."""
+    block total first; unserved demand comes off served later); ``fresh``: add it to zero
+    (the sums are stale)."""
     n, size = demand.shape[0], demand.shape[1] * 4
     flat = demand.reshape(n, size)
     sums = per_resource.reshape(4, size)
+    if fresh:
+        for i in range(size):
+            total = flat[0, i]
+            for t in range(1, n):
+                total += flat[t, i]
+            first = 0.0 + total  # adding to a zero sum (0.0 + -0.0 is 0.0)
+            sums[0, i] = first
+            sums[1, i] = first
+        return
     for i in range(size):
         total = flat[0, i]
         for t in range(1, n):
@@ -229,12 +254,10 @@ class FusedKpiKernel:
         self._no_active = np.zeros((0, n_apps), dtype=np.bool_)
         self._scratch = np.zeros((5, n_comp))
         self._hosts: NDArray[np.intp] | None = None
-        self._interval_hits = np.ones(n_comp, dtype=np.uint8)
         self._no_bound = np.zeros((0, N_RESOURCES))
         self.bound_source: Callable[[], NDArray[np.float64] | None] | None = None
         """Gives an upper bound of each host's summed allocation when one is known (the
         simulator's host reservations while the allocation has not changed since)."""
-        self._hits_for: IntervalSums | None = None
         self._topology = np.zeros((3, n_comp), dtype=np.intp)
         self._host_start = np.zeros(contention.n_hosts + 1, dtype=np.intp)
         self._allocation = np.zeros((n_comp, N_RESOURCES))
@@ -275,6 +298,7 @@ class FusedKpiKernel:
             self._account_unpacked(demand, service, active, sums)
             return
         _account(*self.arguments(demand, service, active, sums, packed))
+        sums.stale = False
         sums.ticks += demand.shape[0]
 
     def arguments(
@@ -308,6 +332,7 @@ class FusedKpiKernel:
             self._work,
             self._scratch,
             self.interval_hits(sums),
+            sums.stale,
         )
 
     def _bound(self) -> NDArray[np.float64]:
@@ -317,12 +342,14 @@ class FusedKpiKernel:
 
     def interval_hits(self, sums: IntervalSums) -> NDArray[np.uint8]:
         """``(C,)`` 1 for the components with unserved demand in the interval of ``sums``
-        (only theirs have throttled or dropped sums); all ones when that interval was not
-        followed from its start."""
-        if sums is not self._hits_for:
-            self._hits_for = sums
-            self._interval_hits.fill(0 if sums.ticks == 0 else 1)
-        return self._interval_hits
+        (only theirs have throttled or dropped sums; kept on the sums, see
+        :attr:`IntervalSums.hits <shadowsim.sim.ledger.IntervalSums.hits>`); all ones when
+        that interval was not followed from its start."""
+        hits = sums.hits
+        if hits is None:
+            fill = 0 if sums.ticks == 0 and not sums.stale else 1
+            hits = sums.hits = np.full(self.layout.n_components, fill, dtype=np.uint8)
+        return hits
 
     def host_groups(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Each component's host and class and the components grouped by host, ``(3, C)``,

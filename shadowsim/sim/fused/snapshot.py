@@ -169,6 +169,7 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         self._outs = (np.empty(self._size), np.empty(self._size))
         self._violated = (np.empty(n_apps, dtype=np.bool_), np.empty(n_apps, dtype=np.bool_))
         self._views: list[_SlotViews | None] = [None, None]
+        sim.ledger.lazy = True  # the compiled kernel writes stale sums as zero ones
         if isinstance(sim.kernel, FusedKpiKernel):  # the reservations it reports bound the
             sim.kernel.bound_source = sim.reservations.allocation_bound  # contention checks
 
@@ -198,6 +199,7 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         sim = self.sim
         ledger = sim.ledger
         sums = ledger.interval
+        sums.settle()  # (an interval is closed once some tick was accounted: not stale)
         topology, host_start = kernel.host_groups()
         out = self._outs[ledger.slot]
         violated = self._violated[ledger.slot]
