@@ -72,7 +72,6 @@ class ReactiveRule:
     def __init__(self, config: ReactiveConfig, n_apps: int) -> None:
         self.config = config
         self._util = np.tile(np.asarray(config.target_utilisation), (n_apps, 1))
-        self._util_r = np.ascontiguousarray(config.target_utilisation, dtype=np.float64)
         self._window = np.full((config.stabilisation_ticks, n_apps, N_RESOURCES), -np.inf)
         self._slot = 0
         self._ratio = np.empty((n_apps, N_RESOURCES))
@@ -91,7 +90,7 @@ class ReactiveRule:
             self._fused(
                 state.kpis.served,
                 state.pending_allocation,
-                self._util_r,
+                self._util,
                 self._window,
                 self._slot,
                 self.config.tolerance,

@@ -41,7 +41,7 @@ def decide(  # pragma: no cover - compiled
     Args:
         usage: Served usage of the last interval.
         current: Allocation once in-flight scaling lands.
-        util: ``(4,)`` target utilisation per resource.
+        util: Target utilisation, tiled to ``(A, 4)``.
         window: ``(W, A, 4)`` recommendations of the last W decisions; row ``slot`` is
             overwritten with this decision's.
         slot: Row of ``window`` for this decision.
@@ -51,16 +51,20 @@ def decide(  # pragma: no cover - compiled
     Every array is C-contiguous.
     """
     n = usage.size
-    used, cur, targets = usage.reshape(n), current.reshape(n), out.reshape(n)
+    used, cur, util_flat, targets = (
+        usage.reshape(n),
+        current.reshape(n),
+        util.reshape(n),
+        out.reshape(n),
+    )
     n_window = window.shape[0]
     rows = window.reshape(n_window, n)
     rec = rows[slot]
-    # branch-free loops: the compiler turns them into vector instructions
-    for i in range(0, n, 4):
-        for r in range(4):
-            ratio = abs(used[i + r] / (cur[i + r] * util[r]) - 1.0)
-            scaled = used[i + r] / util[r]
-            rec[i + r] = cur[i + r] if ratio <= tolerance else scaled
+    # flat, branch-free loops: the compiler turns them into vector instructions
+    for i in range(n):
+        ratio = abs(used[i] / (cur[i] * util_flat[i]) - 1.0)
+        scaled = used[i] / util_flat[i]
+        rec[i] = cur[i] if ratio <= tolerance else scaled
     targets[:] = rows[0]
     for w in range(1, n_window):
         row = rows[w]

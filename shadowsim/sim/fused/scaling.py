@@ -90,7 +90,7 @@ def _plan(  # pragma: no cover - compiled
     ``pending`` is not empty and some entry is accepted, the plan is reserved: accepted
     entries become pending, ``reserve`` the larger of itself and them.
 
-    ``bounds`` is ``(2, 4)``: the smallest and largest component allocation per resource.
+    ``bounds`` is ``(2, C * 4)``: the smallest and largest allocation of every entry.
     """
     n_apps = targets.shape[0]
     k = shares.shape[0]
@@ -114,13 +114,11 @@ def _plan(  # pragma: no cover - compiled
     if not (held or pos_inf or negative or busy) and k == 1:
         # every entry given and valid (``accepted`` is left alone: all True): one
         # branch-free pass
-        for c in range(n_apps):
-            for r in range(4):
-                i = c * 4 + r
-                value = min(max(flat_targets[i], low[r]), high[r])
-                out[i] = value
-                flags[i] = value != flat_targets[i]
-                grows |= value > flat_reserve[i]
+        for i in range(n):
+            value = min(max(flat_targets[i], low[i]), high[i])
+            out[i] = value
+            flags[i] = value != flat_targets[i]
+            grows |= value > flat_reserve[i]
         counts[_ACCEPTED] = n
     else:
         _reject(targets, migrating, k, pos_inf, negative, accepted, counts)
@@ -132,7 +130,7 @@ def _plan(  # pragma: no cover - compiled
                     i = (a * k + j) * 4 + r
                     if accepted[a, r]:
                         comp = targets[a, r] if k == 1 else targets[a, r] * shares[j]
-                        value = min(max(comp, low[r]), high[r])
+                        value = min(max(comp, low[i]), high[i])
                         out[i] = value
                         flags[i] = value != comp
                         grows |= value > flat_reserve[i]
@@ -226,7 +224,9 @@ class FusedScalePlanner(ScalePlanner):
     ) -> None:
         super().__init__(layout, low, high, n_hosts)
         n_comp = layout.n_components
-        self._bounds2 = np.ascontiguousarray(np.stack([low, high]), dtype=np.float64)
+        self._bounds2 = np.ascontiguousarray(
+            np.stack([np.tile(low, n_comp), np.tile(high, n_comp)]), dtype=np.float64
+        )
         self._shares = np.ascontiguousarray(layout.shares, dtype=np.float64)
         self._need = np.zeros((n_hosts, N_RESOURCES))
         self._counts = np.zeros(8, dtype=np.int64)
