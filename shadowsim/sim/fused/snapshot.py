@@ -180,6 +180,7 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         kernel = sim.kernel
         if packed is None or not isinstance(kernel, FusedKpiKernel) or not self.can_close():
             return super().build()
+        sim.ledger.interval.settle()  # (accounted ticks made it not stale: for safety)
         arguments, out, violated = self.closing(packed, kernel)
         _close(*arguments)
         return self.report(sim.ledger.swap_interval(), out, violated)
@@ -199,7 +200,6 @@ class FusedSnapshotBuilder(SnapshotBuilder):
         sim = self.sim
         ledger = sim.ledger
         sums = ledger.interval
-        sums.settle()  # (an interval is closed once some tick was accounted: not stale)
         topology, host_start = kernel.host_groups()
         out = self._outs[ledger.slot]
         violated = self._violated[ledger.slot]
