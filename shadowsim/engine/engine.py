@@ -13,7 +13,7 @@ never calls the policy: whoever drives it (the Gymnasium env, the live adapter) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +39,9 @@ from shadowsim.engine.reward import Reward, RewardTerms
 from shadowsim.errors import ConfigError, ShadowSimError
 from shadowsim.resources import N_RESOURCES
 from shadowsim.workloads.workload import Priority
+
+if TYPE_CHECKING:  # compiled parts: numba is imported only when they are used
+    from shadowsim.engine.fused.tick_update import FusedTickUpdate
 
 F64 = NDArray[np.float64]
 Observation = dict[str, NDArray[np.float32]]
@@ -141,6 +144,16 @@ class AllocationEngine:
         floor = np.asarray(cfg.observation.ref_floor)
         self.tracker = parts.tracker(spec.n_apps, cfg.error_halflife_ticks, floor)
         self.window = parts.window(spec.n_apps, cfg.observation.window)
+        self._tick_update: FusedTickUpdate | None = None
+        if cfg.jit:  # tracker, window and per-app sums in one compiled call
+            from shadowsim.engine.fused.tick_update import FusedTickUpdate
+
+            if FusedTickUpdate.applies(self.tracker, self.window, self.components):
+                self._tick_update = FusedTickUpdate(
+                    self.tracker,  # type: ignore[arg-type]  # checked by applies()
+                    self.window,  # type: ignore[arg-type]
+                    self.components,  # type: ignore[arg-type]
+                )
         self._median = cfg.observation.median_index
         self._high = np.asarray(spec.priority) == Priority.HIGH
         self.seed_ticks = min(cfg.accuracy_seed_ticks, self.history.shape[1], self.origin_tick - 1)
@@ -232,9 +245,13 @@ class AllocationEngine:
         self.steps += 1
         self.tick += 1
         demand = state.kpis.demand
-        self.tracker.update(self._forecast[:, 0, :, self._median], demand)
-        self.forecasts.observe(self.tick, demand)
-        self.window.push(demand)
+        if self._tick_update is not None:
+            self._tick_update.update(self._forecast, self._median, state)
+            self.forecasts.observe(self.tick, demand)
+        else:
+            self.tracker.update(self._forecast[:, 0, :, self._median], demand)
+            self.forecasts.observe(self.tick, demand)
+            self.window.push(demand)
         self._forecast = self.forecasts.forecast(self.tick + 1)
         self.observation = self._observe()
         terms = self.reward.terms(state)

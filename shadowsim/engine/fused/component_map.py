@@ -49,6 +49,16 @@ class FusedComponentMap(ComponentMap):
             return super().app_allocation(state)
         sums = np.empty((2, self.n_apps, N_RESOURCES))
         _pair_sums(state.allocation, state.pending_allocation, self._per_app, sums)
+        return self.cache(state, sums)
+
+    @property
+    def per_app(self) -> int:
+        """Components per application when every one has the same contiguous number, else 0."""
+        return self._per_app
+
+    def cache(self, state: ClusterState, sums: F64) -> tuple[F64, F64]:
+        """Remember ``sums`` (``(2, A, 4)``, filled by :func:`_pair_sums`) as the per-app
+        allocation and pending allocation of ``state``; returns them."""
         self._cached = (sums[0], sums[1])
         self._cached_state = state
         return self._cached

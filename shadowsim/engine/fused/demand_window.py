@@ -40,6 +40,20 @@ class FusedDemandWindow(DemandWindow):
             super().push(demand)  # the reference's broadcasting (and its errors)
             return
         _push(self._buffer, demand, self._pos, self.length)
+        self.advance()
+
+    @property
+    def buffer(self) -> F64:
+        """``(A, 2 length, 4)`` the buffer (each row twice; for fused callers)."""
+        return self._buffer
+
+    @property
+    def position(self) -> int:
+        """The row the next push writes (and ``position + length``)."""
+        return self._pos
+
+    def advance(self) -> None:
+        """Account for one row written at :attr:`position` (by :func:`_push`)."""
         self._pos = (self._pos + 1) % self.length
         if self._count < self.length:
             self._count += 1

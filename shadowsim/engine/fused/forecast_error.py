@@ -44,13 +44,28 @@ def _update(  # pragma: no cover - compiled
             error[a, r] = abs_err[a, r] / mean
 
 
+@njit
+def _update_from(  # pragma: no cover - compiled
+    forecast: F64,
+    median: int,
+    actual: F64,
+    abs_err: F64,
+    demand: F64,
+    floor: F64,
+    error: F64,
+    decay: float,
+    weight: float,
+) -> None:
+    """:func:`_update` with ``predicted = forecast[:, 0, :, median]`` (the lead-1 P50)."""
+    _update(forecast[:, 0, :, median], actual, abs_err, demand, floor, error, decay, weight)
+
+
 class FusedForecastErrorTracker(ForecastErrorTracker):
     """:class:`ForecastErrorTracker` whose :meth:`update` is one compiled call."""
 
     def update(self, predicted: F64, actual: F64) -> None:
         """Add one tick's comparison of ``(A, 4)`` point forecasts with demand."""
-        d = self.decay
-        self._weight = self._weight * d + (1.0 - d)
+        weight = self.next_weight()
         _update(
             predicted,
             actual,
@@ -58,6 +73,18 @@ class FusedForecastErrorTracker(ForecastErrorTracker):
             self._demand,
             self.floor,
             self._error,
-            d,
-            self._weight,
+            self.decay,
+            weight,
         )
+
+    def kernel_arrays(self) -> tuple[F64, F64, F64, F64]:
+        """The arrays the compiled update writes: EWMA of the absolute error, EWMA of the
+        demand, the ``(A, 4)`` floor and the error (for fused callers)."""
+        return self._abs_err, self._demand, self.floor, self._error
+
+    def next_weight(self) -> float:
+        """Count one comparison in the bias-correction weight and return the new weight
+        (what :meth:`update` does before its kernel; for fused callers)."""
+        d = self.decay
+        self._weight = self._weight * d + (1.0 - d)
+        return self._weight
