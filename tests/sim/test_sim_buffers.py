@@ -131,3 +131,28 @@ def test_lazy_ledger_marks_reused_sums_stale_and_settle_zeroes_them() -> None:
     assert not first.stale
     assert not first.throttled.any()
     assert not first.hits.any()
+
+
+@pytest.mark.skipif(not jit_available(), reason="numba is not installed")
+def test_fused_feed_reuses_two_buffers_and_matches_the_reference() -> None:
+    from shadowsim.sim.components import ComponentLayout
+    from shadowsim.sim.demand import DemandFeed
+    from shadowsim.sim.fused.demand import FusedDemandFeed
+
+    workload = make_workload(n_apps=3, n_ticks=23, seed=4)
+    layout = ComponentLayout.build(workload.priority, 2, (0.25, 0.75))
+    reference = DemandFeed(workload, layout, 3, chunk_ticks=4)
+    fused = FusedDemandFeed(workload, layout, 3, chunk_ticks=4)
+    previous: np.ndarray | None = None
+    expected_previous: np.ndarray | None = None
+    bases = set()
+    for tick in range(0, 23, 3):
+        n = min(3, 23 - tick)
+        want, _ = reference.block(tick, n)
+        got, _ = fused.block(tick, n)
+        np.testing.assert_array_equal(got, want)
+        if previous is not None:  # the block before stays valid
+            np.testing.assert_array_equal(previous, expected_previous)
+        previous, expected_previous = got, want.copy()
+        bases.add(id(got.base if got.base is not None else got))
+    assert len(bases) <= 3  # two chunk buffers in turn (and the short last chunk's slice)

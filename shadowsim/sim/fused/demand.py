@@ -13,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from shadowsim.sim.components import ComponentLayout
 from shadowsim.sim.demand import DemandFeed
 from shadowsim.sim.jit import njit
+from shadowsim.workloads.workload import Workload
 
 _TILE = 64  # applications per tile: their rows of a few ticks stay in cache
 
@@ -46,12 +48,25 @@ def _convert(  # pragma: no cover - compiled
 class FusedDemandFeed(DemandFeed):
     """A :class:`~shadowsim.sim.demand.DemandFeed` whose conversion is compiled.
 
-    Same arguments as the reference.
+    Same arguments as the reference. Chunks are converted into two buffers used in turn:
+    a block stays valid until the chunk after next is loaded.
     """
+
+    def __init__(
+        self, workload: Workload, layout: ComponentLayout, max_block: int, chunk_ticks: int = 256
+    ) -> None:
+        super().__init__(workload, layout, max_block, chunk_ticks)
+        self._spare: NDArray[np.float64] | None = None
 
     def _load(self, tick: int) -> None:
         stop = min(self.workload.n_ticks, tick + self.chunk)
         n_comp = self.layout.n_components
-        self._buf = np.empty((stop - tick, n_comp, 4))  # blocks handed out keep their values
+        # two buffers in turn: the blocks of the last chunk keep their values, and no
+        # fresh memory (page faults) per chunk
+        spare = self._spare
+        if spare is None or spare.shape[0] < stop - tick:
+            spare = np.empty((self.chunk, n_comp, 4))
+        self._spare = self._buf if self._buf.shape[0] == self.chunk else None
+        self._buf = spare[: stop - tick]
         _convert(self._demand, tick, self._shares, self._buf)
         self._start, self._stop = tick, stop
