@@ -139,7 +139,7 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
         self.forecaster = forecaster if forecaster is not None else self._default_forecaster()
         self._first_start = self._earliest_start()
         self._check_layout()
-        if self.service is None:
+        if self.service is None and not cfg.oracle:  # the oracle reads the true future
             self._fit_forecaster()
         self.provider = self._provider()
         check_quantiles_match(
@@ -180,7 +180,9 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
 
     def _earliest_start(self) -> int:
         seed_ticks = self.engine_config.accuracy_seed_ticks
-        if self.service is not None:
+        if self.config.oracle:  # the true future: no forecaster history needed
+            min_history = 1
+        elif self.service is not None:
             ticks = self.service.ticks
             min_history = ticks["train"] + ticks["validation"]
         else:
@@ -246,7 +248,13 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
         if self.service is not None:
             return ShadowServiceForecasts(self.service, demand, start_s=start_s)
         if cfg.fast:
-            return PrecomputedForecasts(self.forecaster, demand, horizon, start_s=start_s)
+            return PrecomputedForecasts(
+                self.forecaster,
+                demand,
+                horizon,
+                start_s=start_s,
+                cache_bytes=int(cfg.forecast_cache_mib * 2**20),
+            )
         return OnlineForecasts(
             self.forecaster,
             demand,

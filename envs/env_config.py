@@ -49,6 +49,9 @@ class EnvConfig:
             allocation from seeing the episode).
         online_context_ticks: History given to each online forecast, ticks, >= 1.
         online_refit_every_ticks: Online refit period in ticks, or None (never).
+        forecast_cache_mib: Fast mode keeps the forecasts of past episodes up to this much
+            memory, MiB, >= 0 (besides the current episode's), so a reset recomputes only
+            the origins no recent episode covered (same figures either way).
         seed: Seed of episode starts (and of the simulator's random draws).
         engine: The allocation engine's settings.
     """
@@ -62,6 +65,7 @@ class EnvConfig:
     lead_in_ticks: int | None = None
     online_context_ticks: int = 576
     online_refit_every_ticks: int | None = None
+    forecast_cache_mib: float = 256.0
     seed: int = 0
     engine: EngineConfig = field(default_factory=EngineConfig)
 
@@ -97,6 +101,17 @@ class EnvConfig:
                 "online_refit_every_ticks",
                 check_int("env.online_refit_every_ticks", self.online_refit_every_ticks, low=1),
             )
+        set_value(
+            self,
+            "forecast_cache_mib",
+            check_number(
+                "env.forecast_cache_mib",
+                self.forecast_cache_mib,
+                low=0.0,
+                high=math.inf,
+                high_open=True,
+            ),
+        )
         set_value(self, "seed", check_int("env.seed", self.seed, low=0))
         engine = check_sub_config("env.engine", EngineConfig, self.engine, prefix="env")
         set_value(self, "engine", engine)
