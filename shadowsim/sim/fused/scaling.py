@@ -100,27 +100,39 @@ def _plan(  # pragma: no cover - compiled
     out = clipped.reshape(n)
     flags = clamped.reshape(n)
     low, high = bounds[0], bounds[1]
-    held = False
-    pos_inf = False
-    negative = False
-    for i in range(n_apps * 4):
-        t = flat_targets[i]
-        held |= t != t
-        pos_inf |= t == np.inf
-        negative |= t < 0.0
     counts[:] = 0
     busy = migrating.shape[0] > 0 and migrating.any()
     grows = False  # some entry above its reservation (the reference: max(increase) > 0)
-    if not (held or pos_inf or negative or busy) and k == 1:
-        # every entry given and valid (``accepted`` is left alone: all True): one
-        # branch-free pass
+    held = False
+    pos_inf = False
+    negative = False
+    n_clamped = 0
+    fast = k == 1 and not busy
+    if fast:
+        # every entry given and valid, hopefully (``accepted`` is left alone: all True):
+        # one branch-free pass that also checks it; else the general path below
         for i in range(n):
-            value = min(max(flat_targets[i], low[i]), high[i])
+            t = flat_targets[i]
+            held |= t != t
+            pos_inf |= t == np.inf
+            negative |= t < 0.0
+            value = min(max(t, low[i]), high[i])
             out[i] = value
-            flags[i] = value != flat_targets[i]
+            clamp = value != t
+            flags[i] = clamp
+            n_clamped += clamp
             grows |= value > flat_reserve[i]
+        fast = not (held or pos_inf or negative)
+    else:
+        for i in range(n_apps * 4):
+            t = flat_targets[i]
+            held |= t != t
+            pos_inf |= t == np.inf
+            negative |= t < 0.0
+    if fast:
         counts[_ACCEPTED] = n
     else:
+        grows = False
         _reject(targets, migrating, k, pos_inf, negative, accepted, counts)
         n_accepted = 0
         for a in range(n_apps):
@@ -140,23 +152,28 @@ def _plan(  # pragma: no cover - compiled
         counts[_ACCEPTED] = n_accepted
     if grows:
         _limit_to_room(reserve, room, host_of, clipped, clamped, need)
-    n_clamped = 0
-    for i in range(n):
-        n_clamped += flags[i]
+    if grows or not fast:
+        n_clamped = 0
+        for i in range(n):
+            n_clamped += flags[i]
     counts[_CLAMPED] = n_clamped
     if pending.size and counts[_ACCEPTED]:
         flat_pending = pending.reshape(n)
         if counts[_ACCEPTED] == n_apps * 4:
-            flat_pending[:] = out
+            for i in range(n):  # copy, and fmax into the reservations, in one pass
+                value = out[i]
+                flat_pending[i] = value
+                if value > flat_reserve[i]:
+                    flat_reserve[i] = value
         else:
             for a in range(n_apps):
                 for j in range(k):
                     for r in range(4):
                         if accepted[a, r]:
                             flat_pending[(a * k + j) * 4 + r] = out[(a * k + j) * 4 + r]
-        for i in range(n):
-            if out[i] > flat_reserve[i]:  # fmax: NaN keeps the reservation
-                flat_reserve[i] = out[i]
+            for i in range(n):
+                if out[i] > flat_reserve[i]:  # fmax: NaN keeps the reservation
+                    flat_reserve[i] = out[i]
 
 
 @njit
