@@ -7,14 +7,17 @@ one JSON object::
     {"n_apps": 100, "fast": {...}, "fast_hold": {...}, "online": {...}, "ppo": {...}, ...}
 
 Each env mode reports ``steps_per_s`` (resets excluded; random valid actions, or the hold
-action for ``fast_hold``), ``steps_per_s_with_resets`` and ``reset_s``, the split of a step's
-time between the simulator backend (``backend_us``: ``apply`` + ``advance``) and the rest of
-the engine (``engine_us``: decoding, guardrails, pool sizing, shifting, forecasts,
-observation, reward, info), and the process CPU time per step (``cpu_us``, which a shared
-machine inflates less than wall time). ``fast_numpy_engine`` repeats ``fast`` with the
+action for ``fast_hold``), ``steps_per_s_with_resets`` and ``reset_s`` (a new episode; fast
+mode reuses forecasts of earlier episodes where they overlap) and ``reset_cold_s`` (a reset
+with no forecasts kept, i.e. the first episode), the split of a step's time between the
+simulator backend (``backend_us`` = ``apply_us`` + ``advance_us``) and the rest of the
+engine (``engine_us``: decoding, guardrails, pool sizing, shifting, forecasts, observation,
+reward, info), and the process CPU time per step (``cpu_us``, which a shared machine
+inflates less than wall time). ``fast_numpy_engine`` repeats ``fast`` with the
 engine's numpy reference instead of its compiled kernels (``EngineConfig.kernel``), i.e. the
 engine as it was before them. Arguments (all optional): ``--n-apps``, ``--steps``,
-``--ppo-steps``, ``--seed``, ``--repeat`` (runs per env mode; the fastest is reported).
+``--ppo-steps``, ``--seed``, ``--repeat`` (runs per env mode, default 3; the fastest is
+reported).
 """
 
 from __future__ import annotations
@@ -45,7 +48,13 @@ class TimedBackend:
 
     def __init__(self, inner: ClusterBackend) -> None:
         self.inner = inner
-        self.seconds = 0.0
+        self.apply_s = 0.0
+        self.advance_s = 0.0
+
+    @property
+    def seconds(self) -> float:
+        """Wall time in ``apply`` and ``advance``, s."""
+        return self.apply_s + self.advance_s
 
     @property
     def spec(self) -> ClusterSpec:
@@ -70,14 +79,14 @@ class TimedBackend:
         """Apply through the wrapped backend, timed."""
         t0 = time.perf_counter()
         results = self.inner.apply(actions)
-        self.seconds += time.perf_counter() - t0
+        self.apply_s += time.perf_counter() - t0
         return results
 
     def advance(self) -> ClusterState:
         """Advance the wrapped backend, timed."""
         t0 = time.perf_counter()
         state = self.inner.advance()
-        self.seconds += time.perf_counter() - t0
+        self.advance_s += time.perf_counter() - t0
         return state
 
 
@@ -118,12 +127,13 @@ def bench_env_mode(
         actions = [env.codec.hold_action]
     else:
         actions = [env.action_space.sample() for _ in range(min(steps, 512))]
-    env.reset(seed=seed)  # compiled kernels load (or compile) on first use: not timed
+    env.reset(seed=seed + 10_000)  # compiled kernels load (or compile) on first use
     env.step(actions[0])
     step_s = 0.0
     cpu_s = 0.0
     reset_s = 0.0
-    backend_s = 0.0
+    apply_s = 0.0
+    advance_s = 0.0
     done = 0
     resets = 0
     while done < steps:
@@ -141,17 +151,31 @@ def bench_env_mode(
             done += 1
         step_s += time.perf_counter() - t0
         cpu_s += time.process_time() - c0
-        backend_s += timed.seconds
+        apply_s += timed.apply_s
+        advance_s += timed.advance_s
     return {
         "steps": done,
         "steps_per_s": done / step_s,
         "steps_per_s_with_resets": done / (step_s + reset_s),
         "step_us": 1e6 * step_s / done,
         "cpu_us": 1e6 * cpu_s / done,
-        "backend_us": 1e6 * backend_s / done,
-        "engine_us": 1e6 * (step_s - backend_s) / done,
+        "backend_us": 1e6 * (apply_s + advance_s) / done,
+        "apply_us": 1e6 * apply_s / done,
+        "advance_us": 1e6 * advance_s / done,
+        "engine_us": 1e6 * (step_s - apply_s - advance_s) / done,
         "reset_s": reset_s / resets,
+        "reset_cold_s": _cold_reset_s(env, seed),
     }
+
+
+def _cold_reset_s(env: ClusterEnv, seed: int) -> float:
+    """One reset with no forecasts kept from earlier episodes (the first episode's cost), s."""
+    clear = getattr(env.provider, "clear", None)
+    if clear is not None:
+        clear()
+    t0 = time.perf_counter()
+    env.reset(seed=seed + 20_000)
+    return time.perf_counter() - t0
 
 
 def best_of(runs: int, bench: Callable[[], dict[str, float]]) -> dict[str, float]:
@@ -197,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--ppo-steps", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     np.random.seed(args.seed)
@@ -224,16 +248,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"shadowsim env benchmark: {args.n_apps} applications, one CPU thread")
     print(f"(load average {load:.2f} on {os.cpu_count()} CPUs while it ran)")
     header = f"{'mode':<18}{'steps/s':>9}{'w/ resets':>11}{'step us':>9}{'cpu us':>8}"
-    print(header + f"{'backend us':>12}{'engine us':>11}{'reset s':>9}")
+    header += f"{'apply us':>10}{'advance us':>12}{'engine us':>11}{'reset s':>9}{'cold s':>8}"
+    print(header)
     for name, row in rows.items():
         print(
             f"{name:<18}{row['steps_per_s']:>9.0f}{row['steps_per_s_with_resets']:>11.0f}"
-            f"{row['step_us']:>9.0f}{row['cpu_us']:>8.0f}{row['backend_us']:>12.0f}"
-            f"{row['engine_us']:>11.0f}{row['reset_s']:>9.2f}"
+            f"{row['step_us']:>9.0f}{row['cpu_us']:>8.0f}{row['apply_us']:>10.0f}"
+            f"{row['advance_us']:>12.0f}{row['engine_us']:>11.0f}{row['reset_s']:>9.2f}"
+            f"{row['reset_cold_s']:>8.2f}"
         )
     print(
         "fast: random valid actions; fast_hold: the hold action; fast_numpy_engine: fast with "
-        "the engine's numpy reference; online: random, online forecasts"
+        "the engine's numpy reference; online: random, online forecasts; apply/advance: the "
+        "simulator (Simulator.apply/advance); reset s: a new episode; cold s: the first one"
     )
     if args.repeat > 1:
         print(f"(best of {args.repeat} runs per env mode)")

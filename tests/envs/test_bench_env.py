@@ -19,5 +19,7 @@ def test_bench_env_smoke(capsys: pytest.CaptureFixture[str]) -> None:
         assert row["steps_per_s"] > 0
         assert row["cpu_us"] > 0
         assert row["backend_us"] + row["engine_us"] == pytest.approx(row["step_us"])
+        assert row["apply_us"] + row["advance_us"] == pytest.approx(row["backend_us"])
+        assert row["reset_cold_s"] > 0
     assert summary["target_met"] == (summary["fast"]["steps_per_s"] >= 5000.0)
     assert set(summary["ppo"]) == {"discrete", "continuous"}
