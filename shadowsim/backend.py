@@ -34,7 +34,11 @@ class ClusterBackend(Protocol):
         ...
 
     def observe(self) -> ClusterState:
-        """The latest snapshot (the one produced by the last :meth:`advance`)."""
+        """The latest snapshot (the one produced by the last :meth:`advance`).
+
+        A backend may hand out snapshots whose arrays are views of its buffers, valid
+        until its next :meth:`advance` (the simulator does); ``state.copy()`` keeps one.
+        """
         ...
 
     def apply(self, actions: Sequence[Action]) -> list[ActionResult]:

@@ -13,7 +13,10 @@ Time
 * A control interval is ``control_every_ticks`` ticks; :meth:`Simulator.advance` runs to the
   next control tick and returns the interval's snapshot (means over its ticks). The last
   interval may be shorter when the workload ends.
-* SimPy carries the discrete events: control ticks, scaling actuations, spare provisioning
+* SimPy carries the discrete events: control ticks (the times its clock is run to,
+  :meth:`~shadowsim.sim.clock.ControlClock.run_to`: no event object per control tick),
+  scaling actuations (one event per batch of resources landing at the same tick boundary:
+  the only event of a control tick with one bulk scale action), spare provisioning
   and activation, migrations and handovers, host failures and repairs. Per-tick accounting is
   vectorised over all VMs, over blocks of ticks between two events (at most
   ``max_block_ticks`` at once); no SimPy process runs per VM. A scaling batch whose landing
@@ -111,7 +114,18 @@ installed). With one component per application and one tick per control interval
 give the same snapshots bit for bit, but for the allocation cost rate (summed in another
 order than ``np.dot``: 1e-16 relative); otherwise within 1e-12 relative (the reference sums
 some figures through BLAS, or blocks of ticks in another order). The kernels compile on
-the first simulator built with them and are cached on disk.
+the first simulator built with them and are cached on disk. With the compiled kernels a
+control interval that ends without outages or moves is accounted, landed and closed in one
+compiled call (:mod:`shadowsim.sim.fused.interval_end`), and a bulk scale action is
+planned in one (:mod:`shadowsim.sim.fused.scaling`).
+
+Snapshots and buffers: nothing is allocated per control tick for the sums and the
+snapshot arrays. The ledger alternates two sets of interval sums (the set that opens is
+zeroed, or with the compiled kernels marked stale and written fresh by the kernel), and
+the compiled snapshot two output buffers, so a snapshot (:meth:`Simulator.advance`,
+:meth:`Simulator.observe`) is a new :class:`~shadowsim.cluster_state.ClusterState` whose
+arrays are views valid until the next :meth:`Simulator.advance`;
+:meth:`ClusterState.copy() <shadowsim.cluster_state.ClusterState.copy>` keeps one longer.
 
 Determinism
 -----------
