@@ -17,8 +17,10 @@ KPIs it compares with a simulator replay of the same prefix. The compiled kernel
 compiled (or loaded from numba's cache) on a short replay before any timing; a timed
 replay starts once its simulator is built. Timings are wall-clock on one thread (BLAS threads
 are limited to 1 before numpy loads); run it pinned to one core (``taskset -c 1``) on a quiet
-machine: the 1-minute load average is printed. The last line printed is one JSON object;
-``vm_steps_per_s`` is the every-tick run, policy included.
+machine: the 1-minute load average is printed, and the replays' CPU time too (the thread's
+own, ``time.thread_time``: what the wall time would be on an otherwise idle core, short of
+the cache and memory bandwidth other processes take). The last line printed is one JSON
+object; ``vm_steps_per_s`` is the every-tick run, policy included.
 
 Environment variables: ``BENCH_SIM_APPS`` (1000), ``BENCH_SIM_TICKS`` (2016),
 ``BENCH_SIM_NAIVE_TICKS`` (288), ``BENCH_SIM_REPEATS`` (3, best of), ``BENCH_SIM_KERNEL``
@@ -58,7 +60,8 @@ class Replay:
     Attributes:
         control_every: Ticks per control interval.
         wall_s: Wall time of the whole loop (policy + simulator), s.
-        policy_s: Part of it spent in the policy's decisions, s.
+        cpu_s: CPU time of the thread over the same loop, s.
+        policy_s: Part of the wall time spent in the policy's decisions, s.
         vm_steps: VMs x ticks replayed.
         sla_violation_share: Share of app-ticks with a broken SLA.
         dropped_share: Dropped demand / demand, per resource.
@@ -67,6 +70,7 @@ class Replay:
 
     control_every: int
     wall_s: float
+    cpu_s: float
     policy_s: float
     vm_steps: int
     sla_violation_share: float
@@ -77,6 +81,11 @@ class Replay:
     def vm_steps_per_s(self) -> float:
         """VM-steps per second, policy included."""
         return self.vm_steps / self.wall_s
+
+    @property
+    def cpu_vm_steps_per_s(self) -> float:
+        """VM-steps per second of the thread's CPU time, policy included."""
+        return self.vm_steps / self.cpu_s
 
     @property
     def sim_vm_steps_per_s(self) -> float:
@@ -104,6 +113,7 @@ def replay(
     gc.collect()  # garbage of earlier runs is not this one's to collect
     clock = time.perf_counter
     policy = 0.0
+    cpu_start = time.thread_time()
     start = clock()
     state = sim.advance()
     while not sim.done:
@@ -113,12 +123,14 @@ def replay(
         sim.apply([action])
         state = sim.advance()
     wall = clock() - start
+    cpu = time.thread_time() - cpu_start
     totals = sim.ledger.totals
     demand = totals.demand.sum(axis=0)
     dropped = np.divide(totals.dropped.sum(axis=0), np.maximum(demand, 1e-300))
     figures = Replay(
         control_every=control_every,
         wall_s=wall,
+        cpu_s=cpu,
         policy_s=policy,
         vm_steps=sim.layout.n_components * workload.n_ticks,
         sla_violation_share=float(totals.violation_ticks.sum() / (workload.n_apps * totals.ticks)),
@@ -204,12 +216,13 @@ def main() -> None:
     )
     print(
         f"{'control every':>14} {'wall s':>8} {'policy s':>9} {'VM-steps/s':>12} "
-        f"{'sim only':>12} {'SLA viol.':>10} {'cost cu':>10}"
+        f"{'sim only':>12} {'per CPU s':>12} {'SLA viol.':>10} {'cost cu':>10}"
     )
     for run in runs:
         print(
             f"{run.control_every:>11} tk {run.wall_s:8.2f} {run.policy_s:9.2f} "
             f"{run.vm_steps_per_s:12.3e} {run.sim_vm_steps_per_s:12.3e} "
+            f"{run.cpu_vm_steps_per_s:12.3e} "
             f"{run.sla_violation_share:10.4f} {run.cost_total:10.1f}"
         )
     if compiled:
@@ -229,6 +242,8 @@ def main() -> None:
         "naive_vm_steps_per_s": naive["naive_vm_steps_per_s"],
         "speedup": speedup,
         "sim_only_vm_steps_per_s": main_run.sim_vm_steps_per_s,
+        "vm_steps_per_cpu_s": main_run.cpu_vm_steps_per_s,
+        "us_per_tick": main_run.wall_s / n_ticks * 1e6,
         "vm_steps_per_s_by_control_every": {str(r.control_every): r.vm_steps_per_s for r in runs},
         "sim_only_vm_steps_per_s_by_control_every": {
             str(r.control_every): r.sim_vm_steps_per_s for r in runs

@@ -31,6 +31,8 @@ def test_bench_sim_small(
     assert summary["kernel"] in {"jit", "numpy"}
     assert summary["numpy_vm_steps_per_s"] > 0
     assert summary["load_avg_1m_before"] >= 0
+    assert summary["vm_steps_per_cpu_s"] > 0
+    assert summary["us_per_tick"] > 0
 
 
 def test_bench_sim_refuses_an_unknown_kernel(monkeypatch: pytest.MonkeyPatch) -> None:

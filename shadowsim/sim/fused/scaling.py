@@ -269,9 +269,9 @@ class FusedScalePlanner(ScalePlanner):
         clamped_c = np.empty(self._shape_c, dtype=np.bool_)
         counts = self._counts
         _plan(
-            np.ascontiguousarray(targets),
+            targets if targets.flags.c_contiguous else np.ascontiguousarray(targets),
             reserve,
-            np.ascontiguousarray(room),
+            room if room.flags.c_contiguous else np.ascontiguousarray(room),
             host_of,
             self._idle if migrating is None else migrating,
             self._bounds2,
@@ -284,9 +284,11 @@ class FusedScalePlanner(ScalePlanner):
             self._no_pending if reserve_into is None else reserve_into,
         )
         n_accepted, n_clamped, *checked_rejected = counts.tolist()
-        reasons = {
-            why: checked_rejected[3 + i] for i, why in enumerate(_REASONS) if checked_rejected[i]
-        }
+        reasons = (
+            {why: checked_rejected[3 + i] for i, why in enumerate(_REASONS) if checked_rejected[i]}
+            if checked_rejected[0] or checked_rejected[1] or checked_rejected[2]
+            else {}
+        )
         if n_accepted == targets.size and not reasons:
             accepted = self._all_true(targets.shape)
         else:
