@@ -72,6 +72,11 @@ class FusedTickUpdate:
         self.window = window
         self.components = components
         self.n_apps = components.n_apps
+        # the parts' arrays are updated in place for their lifetime: looked up once
+        self._abs_err, self._mean_demand, self._floor, self._error = tracker.kernel_arrays()
+        self._buffer = window.buffer
+        self._shape = (self.n_apps, N_RESOURCES)
+        self._sums_shape = (2, self.n_apps, N_RESOURCES)
 
     @staticmethod
     def applies(tracker: object, window: object, components: object) -> bool:
@@ -95,24 +100,23 @@ class FusedTickUpdate:
         """
         tracker, window = self.tracker, self.window
         demand = state.kpis.demand
-        if demand.shape != (self.n_apps, N_RESOURCES):
+        if demand.shape != self._shape:
             tracker.update(forecast[:, 0, :, median], demand)  # the parts' own errors
             window.push(demand)
             return
         weight = tracker.next_weight()
-        abs_err, mean_demand, floor, error = tracker.kernel_arrays()
-        sums = np.empty((2, self.n_apps, N_RESOURCES))
+        sums = np.empty(self._sums_shape)
         _tick(
             forecast,
             median,
             demand,
-            abs_err,
-            mean_demand,
-            floor,
-            error,
+            self._abs_err,
+            self._mean_demand,
+            self._floor,
+            self._error,
             tracker.decay,
             weight,
-            window.buffer,
+            self._buffer,
             window.position,
             window.length,
             state.allocation,
