@@ -34,13 +34,14 @@ Cluster
   ``capacity x overcommit`` (1.0 = no overcommit) but never serves more than its physical
   capacity. Host shape (:mod:`shadowsim.sim.host_shape`): when ``host_capacity`` is null
   (the default) each resource starts at 64 vCPU, 256 GiB, 2,000,000 KB/s disk, 1,250,000
-  KB/s network and is doubled until one host holds the largest component's peak demand
-  (its application's peak over the workload times its share) times ``initial.headroom``;
-  a given shape is kept, and one whose ``capacity x overcommit`` is below some component's
-  peak demand is a ConfigError (``cluster.host_capacity[r]``). The number of hosts is
-  sized from the workload when ``n_hosts`` is null (first-fit decreasing of the initial
-  allocations, and of the initial spares' held capacity, at ``target_utilisation``), or
-  given (:mod:`shadowsim.sim.placement`).
+  KB/s network and is doubled until one host serves the largest component's peak demand
+  (its application's peak over the workload times its share) and can allocate that peak
+  times ``initial.headroom`` within ``capacity x overcommit``; a given shape is kept, and
+  one whose ``capacity x overcommit`` is below some component's peak demand is a
+  ConfigError (``cluster.host_capacity[r]``).
+  The number of hosts is sized from the workload when ``n_hosts`` is null (first-fit
+  decreasing of the initial allocations, and of the initial spares' held capacity, at
+  ``target_utilisation``), or given (:mod:`shadowsim.sim.placement`).
 * Every application has ``components_per_app`` components, each on its own VM; component
   ``j`` carries the fixed share ``component_shares[j]`` of its application's demand of every
   resource and of its requests. The first component, and every component of a HIGH-priority

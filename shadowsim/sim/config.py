@@ -32,11 +32,11 @@ class ClusterConfig:
             ``target_utilisation``).
         host_capacity: Physical capacity of one host per resource, or None (the default)
             for the default shape (64 vCPU, 256 GiB, 2,000,000 KB/s disk, 1,250,000 KB/s
-            network) with each resource doubled until one host holds the largest
-            component's peak demand times ``initial.headroom``. A given shape is used as is;
-            when some component's peak demand exceeds ``capacity x overcommit`` the simulator
-            raises a ConfigError naming ``cluster.host_capacity[r]`` and the fix
-            (:mod:`shadowsim.sim.host_shape`).
+            network) with each resource doubled until one host serves the largest
+            component's peak demand and can allocate it times ``initial.headroom`` (within
+            ``capacity x overcommit``). A given shape is used as is; when some component's
+            peak demand exceeds ``capacity x overcommit`` the simulator raises a ConfigError
+            naming ``cluster.host_capacity[r]`` and the fix (:mod:`shadowsim.sim.host_shape`).
         overcommit: Allocation limit per host as a multiple of its capacity (1.0 = none).
             Usage is always limited to the physical capacity.
         target_utilisation: Share of ``capacity x overcommit`` hosts are packed to at the

@@ -2,13 +2,17 @@
 
 * ``cluster.host_capacity`` null (the default): every resource starts at
   :data:`DEFAULT_HOST_CAPACITY` (64 vCPU, 256 GiB = 262,144 MiB, 2,000,000 KB/s disk,
-  1,250,000 KB/s network) and is doubled until one host holds the largest component's peak
-  demand times ``cluster.initial.headroom`` (so that neither the largest component's usage
-  nor its initial allocation is cut by its host). A workload of large machines (e.g. the
-  Alibaba v2018 trace: 96 cores and 512 GiB assumed) then runs on hosts as large as needed.
+  1,250,000 KB/s network) and is doubled until one host serves the largest component's
+  peak demand (``peak <= capacity``: a host never serves more than its physical capacity)
+  and can allocate it with headroom (``peak x cluster.initial.headroom <= capacity x
+  overcommit``). A workload of large machines (e.g. the Alibaba v2018 trace: 96 cores and
+  512 GiB assumed) then runs on hosts as large as needed; a workload whose components fit
+  keeps the default shape.
 * ``cluster.host_capacity`` given: it is used as is, but a ConfigError names the key and the
   fix when some component's peak demand of a resource exceeds ``capacity x overcommit``
-  (demand that no allocation on such a host could ever serve).
+  (more than such a host could ever allocate to it). A peak between the physical capacity
+  and that limit is allowed: the host serves at most its capacity, the rest is throttled or
+  dropped (host contention).
 
 A component's peak demand of a resource is the largest demand of its application over the
 whole workload times the component's share.
@@ -52,7 +56,8 @@ def host_shape(
     Args:
         given: ``cluster.host_capacity``, or None to grow the default shape.
         overcommit: ``cluster.overcommit`` per resource.
-        headroom: ``cluster.initial.headroom`` (the grown shape holds ``peak x headroom``).
+        headroom: ``cluster.initial.headroom`` (the grown shape can allocate
+            ``peak x headroom``).
         peaks: ``(4,)`` largest component peak demand per resource
             (:func:`component_peaks`).
 
@@ -62,17 +67,19 @@ def host_shape(
     Raises:
         ConfigError: When a given shape cannot serve some component's peak demand.
     """
+    over = np.asarray(overcommit, dtype=np.float64)
     if given is None:
         shape = np.asarray(DEFAULT_HOST_CAPACITY, dtype=np.float64)
         for r in range(shape.size):
-            need = float(peaks[r]) * headroom
+            # what one host must hold: the peak served, and the peak with headroom allocated
+            need = max(float(peaks[r]), float(peaks[r]) * headroom / float(over[r]))
             if need > shape[r] and math.isfinite(need):
                 shape[r] *= 2.0 ** math.ceil(math.log2(need / shape[r]))
                 while shape[r] < need:  # log2 rounding
                     shape[r] *= 2.0
         return shape
     shape = np.asarray(given, dtype=np.float64)
-    limit = shape * np.asarray(overcommit, dtype=np.float64)
+    limit = shape * over
     short = np.flatnonzero(peaks > limit * (1.0 + 1e-12))
     if short.size:
         parts = ", ".join(
@@ -84,8 +91,8 @@ def host_shape(
         raise ConfigError(
             f"cluster.host_capacity[{r0}]",
             f"a host is smaller than the largest component of the workload ({parts}), so its "
-            f"demand could never be served; raise cluster.host_capacity[{r0}] to at least "
-            f"{peaks[r0] / float(np.asarray(overcommit)[r0]):.6g} {_UNITS[r0]}, set "
+            f"demand could never be allocated; raise cluster.host_capacity[{r0}] to at least "
+            f"{peaks[r0] / float(over[r0]):.6g} {_UNITS[r0]}, set "
             "cluster.host_capacity to null to size hosts from the workload, or raise "
             "cluster.components_per_app",
         )

@@ -43,6 +43,10 @@ def test_host_shape_rule() -> None:
     peaks = np.array([65.0, 1.0, 1.0, 4e6])
     shape = host_shape(None, (1.0,) * 4, 1.0, peaks)
     np.testing.assert_array_equal(shape, [128.0, 262_144.0, 2e6, 5e6])
+    # a peak that fits is kept when its headroom fits the overcommitted allocation limit
+    near = np.array([61.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(host_shape(None, (1.5, 1, 1, 1), 1.2, near)[0], 64.0)
+    np.testing.assert_array_equal(host_shape(None, (1.0,) * 4, 1.2, near)[0], 128.0)
     np.testing.assert_array_equal(
         host_shape((8.0, 2.0, 1.0, 1.0), (1.0,) * 4, 9.0, peaks * 0), [8, 2, 1, 1]
     )
@@ -59,7 +63,8 @@ def test_given_shape_smaller_than_a_component_is_a_config_error() -> None:
     assert "MEMORY peak 471040 MiB" in message
     assert "to null" in message
     assert "components_per_app" in message
-    # overcommit counts: 64 x 1.5 = 96 >= 90 vCPU, memory still short
+    # overcommit counts: 64 x 1.5 = 96 >= 90 vCPU (served up to 64, the rest throttled),
+    # memory still short
     with pytest.raises(ConfigError) as info:
         Simulator(
             workload,
