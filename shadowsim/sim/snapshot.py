@@ -160,23 +160,25 @@ class SnapshotBuilder:
             self._pool = (sim.pool.counts(), sim.pool.target.copy())
             _frozen(*self._pool)
         pool_count, pool_target = self._pool
-        return ClusterState(
-            time_s=sim.now_s,
-            tick=tick,
-            demand=demand,
-            usage=served,
-            allocation=allocation,
-            pending_allocation=pending,
-            host_of=host_of,
-            migrating=migrating,
-            on_spare=on_spare,
-            host_capacity=sim.host_capacity,
-            host_allocated=reserved,
-            host_used=host_used,
-            pool_count=pool_count,
-            pool_target=pool_target,
-            kpis=kpis,
-            cost=cost,
-            cost_total=sim.ledger.totals.cost,
-            migrations=migrations,
+        return ClusterState.assemble(
+            {
+                "time_s": sim.now_s,
+                "tick": tick,
+                "demand": demand,
+                "usage": served,
+                "allocation": allocation,
+                "pending_allocation": pending,
+                "host_of": host_of,
+                "migrating": migrating,
+                "on_spare": on_spare,
+                "host_capacity": sim.host_capacity,
+                "host_allocated": reserved,
+                "host_used": host_used,
+                "pool_count": pool_count,
+                "pool_target": pool_target,
+                "kpis": kpis,
+                "cost": cost,
+                "cost_total": sim.ledger.totals.cost,
+                "migrations": migrations,
+            }
         )

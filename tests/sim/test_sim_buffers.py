@@ -156,3 +156,15 @@ def test_fused_feed_reuses_two_buffers_and_matches_the_reference() -> None:
         previous, expected_previous = got, want.copy()
         bases.add(id(got.base if got.base is not None else got))
     assert len(bases) <= 3  # two chunk buffers in turn (and the short last chunk's slice)
+
+
+def test_assemble_makes_what_init_makes() -> None:
+    workload = make_workload(n_apps=3, n_ticks=4, seed=1)
+    state = Simulator(workload, small_cluster(workload)).advance()
+    values = {field.name: getattr(state, field.name) for field in fields(state)}
+    made = ClusterState(**values)
+    assembled = ClusterState.assemble(values)
+    assert type(assembled) is ClusterState
+    assert assembled.__dict__ == made.__dict__
+    with pytest.raises(AttributeError):
+        assembled.tick = 5  # type: ignore[misc]
