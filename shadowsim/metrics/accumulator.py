@@ -90,7 +90,8 @@ class MetricsAccumulator:
         self._migrations += int(state.migrations)
         cost = state.cost
         self._cost += (cost.allocation, cost.pool, cost.migration)
-        self._response.append(np.asarray(kpis.response_time_s, dtype=np.float64))
+        # a copy: snapshots are views the simulator overwrites at the next advance()
+        self._response.append(np.array(kpis.response_time_s, dtype=np.float64, copy=True))
         self.n_ticks += 1
 
     def result(self) -> EpisodeMetrics:

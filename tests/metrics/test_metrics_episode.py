@@ -92,3 +92,14 @@ def test_empty_episode_raises():
     spec, _ = _states()
     with pytest.raises(ShadowSimError, match="no tick"):
         MetricsAccumulator(spec).result()
+
+
+def test_accumulator_copies_what_it_keeps_as_snapshots_are_views_reused_by_the_simulator():
+    spec, (s0, s1) = _states()
+    expected = compute_metrics([s0, s1], spec).p95_response_time_s
+    acc = MetricsAccumulator(spec)
+    acc.add(s0)
+    s0.kpis.response_time_s[:] = s1.kpis.response_time_s  # the buffer is overwritten ...
+    acc.add(s1)  # ... before the next snapshot is accounted
+    assert acc.result().p95_response_time_s == pytest.approx(expected)
+    assert expected == pytest.approx(np.percentile([0.1, 0.9, 0.2, 0.3], 95))
