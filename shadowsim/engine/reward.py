@@ -103,15 +103,18 @@ class Reward:
             weights[np.asarray(spec.priority, dtype=np.intp)] * self.config.w_sla * scale
         )
         self._scale = scale
+        self._violated = np.zeros(spec.n_apps)  # the flags as 0.0/1.0 (a same-type dot)
 
     def terms(self, state: ClusterState) -> RewardTerms:
         """The weighted terms of the interval that ``state`` accounts."""
         cfg = self.config
         cost = state.cost
         s = self._scale
+        violated = self._violated
+        np.copyto(violated, state.kpis.sla_violated)  # what ``weights @ flags`` casts to
         return RewardTerms(
             cost=cfg.w_cost * cost.allocation * s,
-            sla=float(self._app_weight @ state.kpis.sla_violated),
+            sla=float(self._app_weight.dot(violated)),
             migration=cfg.w_mig * cost.migration * s,
             pool=cfg.w_pool * cost.pool * s,
         )
