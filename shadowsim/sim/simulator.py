@@ -175,18 +175,14 @@ class Simulator:
         return self._pool_rate
 
     def observe(self) -> ClusterState:
-        """The snapshot made by the last :meth:`advance` (an initial one before any).
-
-        Its arrays are views of the simulator's buffers, valid until the next
-        :meth:`advance`; take ``state.copy()`` to keep it longer.
-        """
+        """The snapshot made by the last :meth:`advance` (an initial one before any)."""
         return self._state
 
     def advance(self) -> ClusterState:
         """Run to the next control tick, account every tick on the way, return the snapshot.
 
-        The snapshot is a new object whose arrays are views valid until the next call
-        (``state.copy()`` keeps one).
+        The snapshot is a new object whose arrays are views of the simulator's buffers,
+        valid until the next call (``state.copy()`` keeps one; see :mod:`shadowsim.sim`).
 
         Raises:
             BackendError: When the workload has already ended.
