@@ -94,7 +94,7 @@ class LSTMForecaster(Forecaster):
         hidden: int = 64,
         layers: int = 1,
         head_hidden: int = 128,
-        dropout: float = 0.2,
+        dropout: float = 0.0,
         size_weight: float = 0.5,
         calibrate: bool = True,
         seed: int = 0,

@@ -64,7 +64,7 @@ class TrainConfig:
     samples_per_epoch: int = 40000
     batch_size: int = 256
     lr: float = 2e-3
-    weight_decay: float = 1e-2
+    weight_decay: float = 1e-4
     plateau_patience: int = 2
     plateau_factor: float = 0.5
     min_lr: float = 1e-5
