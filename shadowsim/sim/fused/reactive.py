@@ -60,11 +60,18 @@ def decide(  # pragma: no cover - compiled
     n_window = window.shape[0]
     rows = window.reshape(n_window, n)
     rec = rows[slot]
-    # flat, branch-free loops: the compiler turns them into vector instructions
+    # flat, branch-free loops that store to one array each: the compiler turns them into
+    # vector instructions (a loop storing to the window while reading it would not be)
     for i in range(n):
         ratio = abs(used[i] / (cur[i] * util_flat[i]) - 1.0)
         scaled = used[i] / util_flat[i]
         rec[i] = cur[i] if ratio <= tolerance else scaled
+    if n_window == 3:  # the default window: its highest in the same pass as the targets
+        row0, row1, row2 = rows[0], rows[1], rows[2]
+        for i in range(n):
+            stable = _nan_max(_nan_max(row0[i], row1[i]), row2[i])
+            targets[i] = _nan_min(_nan_max(cur[i], rec[i]), stable)
+        return
     targets[:] = rows[0]
     for w in range(1, n_window):
         row = rows[w]
