@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+import simpy
 from numpy.typing import NDArray
 
 from shadowsim.actions import Action, ActionResult, ScaleAction
@@ -138,8 +138,8 @@ class Scaler:
                 effective = land_s if effective is None else max(effective, land_s)
                 if delay == 0.0:
                     self.land(batch)
-                else:
-                    sim.at(delay, partial(self.land, batch))
+                else:  # as sim.at(delay, ...): a SimPy timeout carrying the batch
+                    sim.env.timeout(delay, batch).callbacks.append(self._landed)
         reason = "" if given else "every target is NaN (hold): nothing to change"
         if outcome.rejected_reasons or plan.n_clamped:
             parts = [f"{plan.n_clamped} entries clamped"] if plan.n_clamped else []
@@ -152,6 +152,10 @@ class Scaler:
         mask = np.zeros(N_RESOURCES, dtype=np.bool_)
         mask[list(resources)] = True
         return mask
+
+    def _landed(self, event: simpy.Event) -> None:
+        """The landing timeout of the batch it carries has fired."""
+        self.land(cast(ScaleBatch, event.value))
 
     def land(self, batch: ScaleBatch) -> None:
         """A batch's landing time has come (a SimPy event handler).

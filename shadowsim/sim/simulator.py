@@ -235,6 +235,9 @@ class Simulator:
         """Validate and start each action; one :class:`ActionResult` per action, in order."""
         results: list[ActionResult] = []
         for action in actions:
+            if type(action) is ScaleAllAction:  # the bulk action of every-tick policies
+                results.append(self.scaler.scale(action, action.targets))
+                continue
             match action:
                 case ScaleAllAction():
                     results.append(self.scaler.scale(action, action.targets))

@@ -15,7 +15,7 @@ Importing this module imports numba (see :mod:`shadowsim.sim.jit`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -57,21 +57,24 @@ class FusedIntervalEnd:
         n_comp = sim.layout.n_components
         self._no_mask = np.zeros((n_comp, 4), dtype=np.bool_)
         self._no_mask.setflags(write=False)
+        self._compiled = (  # the parts are fixed when the simulator is built
+            isinstance(sim.kernel, FusedKpiKernel)
+            and isinstance(sim.scaler, FusedScaler)
+            and isinstance(sim.snapshots, FusedSnapshotBuilder)
+        )
 
     def finish(self, target: int) -> ClusterState | None:
         """Account up to tick ``target``, land what is due there, return the snapshot;
         None (having changed nothing) when the general path must do it."""
         sim = self.sim
-        kernel, scaler, snapshots = sim.kernel, sim.scaler, sim.snapshots
         n = target - sim.tick
-        if (
-            not 0 < n <= kernel.max_block
-            or len(sim.outages)
-            or sim.pool_short
-            or not isinstance(kernel, FusedKpiKernel)
-            or not isinstance(scaler, FusedScaler)
-            or not isinstance(snapshots, FusedSnapshotBuilder)
-        ):
+        if not self._compiled or len(sim.outages) or sim.pool_short:
+            return None
+        # the compiled parts (``_compiled`` says so)
+        kernel = cast(FusedKpiKernel, sim.kernel)
+        scaler = sim.scaler
+        snapshots = cast(FusedSnapshotBuilder, sim.snapshots)
+        if not 0 < n <= kernel.max_block:
             return None
         due = scaler.due
         batch = due[0] if due else None
