@@ -83,7 +83,7 @@ def target_checks(
     if "lstm" not in metrics:
         return checks
     baselines = [b for b in BASELINES if b in metrics]
-    for res in ("cpu", "memory"):
+    for res in ("cpu", "memory") if baselines else ():  # no baseline ran: nothing to compare
         lstm = metrics["lstm"][res][horizon]["mae"]
         best_name = min(baselines, key=lambda b: metrics[b][res][horizon]["mae"])
         best = metrics[best_name][res][horizon]["mae"]
