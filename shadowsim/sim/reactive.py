@@ -82,6 +82,7 @@ class ReactiveRule:
             from shadowsim.sim.fused.reactive import decide
 
             self._fused = decide
+            self._util4 = np.ascontiguousarray(config.target_utilisation, dtype=np.float64)
 
     def decide(self, state: ClusterState) -> ScaleAllAction:
         """The bulk scale action for the snapshot ``state`` (a target for every entry)."""
@@ -90,7 +91,7 @@ class ReactiveRule:
             self._fused(
                 state.kpis.served,
                 state.pending_allocation,
-                self._util,
+                self._util4,
                 self._window,
                 self._slot,
                 self.config.tolerance,

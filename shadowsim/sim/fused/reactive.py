@@ -41,7 +41,7 @@ def decide(  # pragma: no cover - compiled
     Args:
         usage: Served usage of the last interval.
         current: Allocation once in-flight scaling lands.
-        util: Target utilisation, tiled to ``(A, 4)``.
+        util: ``(4,)`` target utilisation per resource.
         window: ``(W, A, 4)`` recommendations of the last W decisions; row ``slot`` is
             overwritten with this decision's.
         slot: Row of ``window`` for this decision.
@@ -51,21 +51,20 @@ def decide(  # pragma: no cover - compiled
     Every array is C-contiguous.
     """
     n = usage.size
-    used, cur, util_flat, targets = (
-        usage.reshape(n),
-        current.reshape(n),
-        util.reshape(n),
-        out.reshape(n),
-    )
+    used, cur, targets = usage.reshape(n), current.reshape(n), out.reshape(n)
+    util0, util1, util2, util3 = util[0], util[1], util[2], util[3]
     n_window = window.shape[0]
     rows = window.reshape(n_window, n)
     rec = rows[slot]
     # flat, branch-free loops that store to one array each: the compiler turns them into
     # vector instructions (a loop storing to the window while reading it would not be)
-    for i in range(n):
-        ratio = abs(used[i] / (cur[i] * util_flat[i]) - 1.0)
-        scaled = used[i] / util_flat[i]
-        rec[i] = cur[i] if ratio <= tolerance else scaled
+    for a in range(n // 4):
+        for r in range(4):  # unrolled: the utilisation is a scalar picked by r
+            i = a * 4 + r
+            u = util0 if r == 0 else (util1 if r == 1 else (util2 if r == 2 else util3))
+            ratio = abs(used[i] / (cur[i] * u) - 1.0)
+            scaled = used[i] / u
+            rec[i] = cur[i] if ratio <= tolerance else scaled
     if n_window == 3:  # the default window: its highest in the same pass as the targets
         row0, row1, row2 = rows[0], rows[1], rows[2]
         for i in range(n):

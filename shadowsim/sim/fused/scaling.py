@@ -90,7 +90,8 @@ def _plan(  # pragma: no cover - compiled
     ``pending`` is not empty and some entry is accepted, the plan is reserved: accepted
     entries become pending, ``reserve`` the larger of itself and them.
 
-    ``bounds`` is ``(2, C * 4)``: the smallest and largest allocation of every entry.
+    ``bounds`` is ``(2, 4)``: the smallest and largest allocation of a component, per
+    resource.
     """
     n_apps = targets.shape[0]
     k = shares.shape[0]
@@ -110,18 +111,26 @@ def _plan(  # pragma: no cover - compiled
     fast = k == 1 and not busy
     if fast:
         # every entry given and valid, hopefully (``accepted`` is left alone: all True):
-        # one branch-free pass that also checks it; else the general path below
-        for i in range(n):
-            t = flat_targets[i]
-            held |= t != t
-            pos_inf |= t == np.inf
-            negative |= t < 0.0
-            value = min(max(t, low[i]), high[i])
-            out[i] = value
-            clamp = value != t
-            flags[i] = clamp
-            n_clamped += clamp
-            grows |= value > flat_reserve[i]
+        # one branch-free pass that also checks it; else the general path below. The
+        # bounds are scalars picked by the (unrolled) resource index: no per-entry bounds
+        # array to read, and nothing the stores could alias
+        low0, low1, low2, low3 = low[0], low[1], low[2], low[3]
+        high0, high1, high2, high3 = high[0], high[1], high[2], high[3]
+        for c in range(n // 4):
+            for r in range(4):
+                i = c * 4 + r
+                lo = low0 if r == 0 else (low1 if r == 1 else (low2 if r == 2 else low3))
+                hi = high0 if r == 0 else (high1 if r == 1 else (high2 if r == 2 else high3))
+                t = flat_targets[i]
+                held |= t != t
+                pos_inf |= t == np.inf
+                negative |= t < 0.0
+                value = min(max(t, lo), hi)
+                out[i] = value
+                clamp = value != t
+                flags[i] = clamp
+                n_clamped += clamp
+                grows |= value > flat_reserve[i]
         fast = not (held or pos_inf or negative)
     else:
         for i in range(n_apps * 4):
@@ -142,7 +151,7 @@ def _plan(  # pragma: no cover - compiled
                     i = (a * k + j) * 4 + r
                     if accepted[a, r]:
                         comp = targets[a, r] if k == 1 else targets[a, r] * shares[j]
-                        value = min(max(comp, low[i]), high[i])
+                        value = min(max(comp, low[r]), high[r])
                         out[i] = value
                         flags[i] = value != comp
                         grows |= value > flat_reserve[i]
@@ -241,9 +250,7 @@ class FusedScalePlanner(ScalePlanner):
     ) -> None:
         super().__init__(layout, low, high, n_hosts)
         n_comp = layout.n_components
-        self._bounds2 = np.ascontiguousarray(
-            np.stack([np.tile(low, n_comp), np.tile(high, n_comp)]), dtype=np.float64
-        )
+        self._bounds2 = np.ascontiguousarray(np.stack([low, high]), dtype=np.float64)
         self._shares = np.ascontiguousarray(layout.shares, dtype=np.float64)
         self._need = np.zeros((n_hosts, N_RESOURCES))
         self._counts = np.zeros(8, dtype=np.int64)
