@@ -231,6 +231,29 @@ def _limit_to_room(  # pragma: no cover - compiled
                 clamped[c, r] = True
 
 
+@njit
+def _to_apps(  # pragma: no cover - compiled
+    clipped: NDArray[np.float64],
+    clamped_c: NDArray[np.bool_],
+    applied: NDArray[np.float64],
+    clamped: NDArray[np.bool_],
+) -> None:
+    """Per application: ``applied`` the sum of its components' ``clipped`` (in component
+    order, as ``ComponentLayout.to_apps``), ``clamped`` whether any of them was."""
+    n_apps = applied.shape[0]
+    k = clipped.shape[0] // n_apps
+    for a in range(n_apps):
+        first = a * k
+        for r in range(4):
+            total = clipped[first, r]
+            hit = clamped_c[first, r]
+            for j in range(1, k):
+                total += clipped[first + j, r]
+                hit |= clamped_c[first + j, r]
+            applied[a, r] = total
+            clamped[a, r] = hit
+
+
 class FusedScalePlanner(ScalePlanner):
     """A :class:`~shadowsim.sim.scaling.ScalePlanner` whose :meth:`plan` is compiled.
 
@@ -258,6 +281,8 @@ class FusedScalePlanner(ScalePlanner):
         self._shape_c = (n_comp, N_RESOURCES)
         self._no_pending = np.zeros((0, N_RESOURCES))
         self._accepted_scratch = np.zeros((n_comp // layout.per_app, N_RESOURCES), dtype=np.bool_)
+        self._every_component = np.ones(self._shape_c, dtype=np.bool_)
+        self._every_component.setflags(write=False)
 
     def plan(
         self,
@@ -302,14 +327,20 @@ class FusedScalePlanner(ScalePlanner):
             accepted = self._accepted_scratch.copy()
             accepted.setflags(write=False)
         per_app = layout.per_app
-        touched = accepted if per_app == 1 else np.repeat(accepted, per_app, axis=0)
-        if n_clamped == 0:
-            clamped = self._no_clamp(targets.shape)
-        elif per_app == 1:
-            clamped = clamped_c
+        if per_app == 1:
+            touched = accepted
+            clamped = self._no_clamp(targets.shape) if n_clamped == 0 else clamped_c
+            applied = clipped
         else:
-            clamped = np.any(clamped_c.reshape(-1, per_app, N_RESOURCES), axis=1)
-        applied = layout.to_apps(clipped)
+            if n_accepted == targets.size and not reasons:
+                touched = self._every_component  # shared and read-only, as ``accepted``
+            else:
+                touched = np.repeat(accepted, per_app, axis=0)
+            applied = np.empty(targets.shape)
+            clamped = np.empty(targets.shape, dtype=np.bool_)
+            _to_apps(clipped, clamped_c, applied, clamped)
+            if n_clamped == 0:
+                clamped = self._no_clamp(targets.shape)
         clamped.setflags(write=False)
         applied.setflags(write=False)
         outcome = ScaleAllOutcome(
