@@ -81,6 +81,24 @@ def print_table(title: str, rows: Summary) -> None:
     Console().print(table)
 
 
+def check_names(policies: Sequence[str], best: str, baselines: Sequence[str]) -> None:
+    """Refuse, before anything runs, a ``best`` or baseline that is not among ``policies``.
+
+    Raises:
+        ConfigError: Names the key, the policies that will run and how to fix it.
+    """
+    for name in (best, *baselines):
+        if name not in policies:
+            key = "best" if name == best else "baselines"
+            kept = [b for b in baselines if b in policies]
+            example = f"'baselines={kept}'" if key == "baselines" else "best=shadow"
+            raise ConfigError(
+                key,
+                f"policy {name!r} is not among the policies that will run {sorted(policies)}; "
+                f"add it (+policy@policies.{name}={name}) or change {key}, e.g. {example}",
+            )
+
+
 def check_targets(
     rows: Summary, best: str, baselines: Sequence[str], max_slack: float, max_high: float
 ) -> dict[str, bool]:
@@ -125,6 +143,11 @@ def main(cfg: DictConfig) -> None:
     cluster = build_config(ClusterConfig, cfg.cluster, key="cluster")
     base = build_config(EnvConfig, cfg.env, key="env")
     seeds = [int(s) for s in cfg.seeds]
+    check_names(
+        [str(n) for n in cfg.policies] + (["oracle"] if cfg.regret else []),
+        str(cfg.best),
+        [str(b) for b in cfg.baselines],
+    )
     try:
         holdout = Holdout(str(cfg.holdout).lower())
     except ValueError as err:

@@ -89,3 +89,14 @@ def test_policy_quality_runs_every_policy_and_logs_to_mlflow(tmp_path):
     assert set(out["mlflow_runs"]) == set(out["policies"])
     assert Path(out["plot"]).is_file()
     assert (tmp_path / "mlflow" / "mlflow.db").is_file()
+
+
+def test_a_baseline_that_will_not_run_is_refused_before_anything_runs():
+    from experiments.policy_quality import check_names
+
+    check_names(["hpa", "vpa", "shadow", "oracle"], "shadow", ["hpa", "vpa"])
+    with pytest.raises(ConfigError, match=r"baselines=\['hpa'\]") as info:
+        check_names(["hpa", "shadow", "oracle"], "shadow", ["hpa", "vpa"])
+    assert info.value.key == "baselines"
+    with pytest.raises(ConfigError, match=r"\+policy@policies.ppo=ppo"):
+        check_names(["hpa", "shadow"], "ppo", ["hpa"])
