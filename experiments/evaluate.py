@@ -119,9 +119,7 @@ def main(cfg: DictConfig) -> None:
                 "action_mode": mode.value,
             }
         )
-        for i, r in enumerate(results):
-            run.log_metrics(r.metrics.as_dict(), step=i)
-        run.log_metrics({f"mean_{k}": v for k, v in mean.items()})
+        run.log_seeds([r.metrics for r in results], mean)
         run.set_tags({"policy": policy_name, "workload": source})
         print(f"MLflow run {run.run_id} in {run.tracking_uri}")
     payload = {

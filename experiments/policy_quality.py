@@ -261,15 +261,7 @@ def log_runs(
                     "cluster": OmegaConf.to_container(cfg.cluster, resolve=True),
                 }
             )
-            for i, r in enumerate(runs):
-                run.log_metrics(r.metrics.as_dict(), step=i)
-            run.log_metrics(
-                {
-                    f"mean_{k}": v
-                    for k, v in means[name].as_dict().items()
-                    if isinstance(v, int | float) and not isinstance(v, bool)
-                }
-            )
+            run.log_seeds([r.metrics for r in runs], means[name].as_dict())
             tags = {"policy": name, "window": window}
             if name == str(cfg.best):
                 tags["targets_met"] = str(all(checks.values()))

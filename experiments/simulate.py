@@ -180,15 +180,7 @@ def main(cfg: DictConfig) -> None:
                     "cluster": OmegaConf.to_container(cfg.cluster, resolve=True),
                 }
             )
-            for i, r in enumerate(results.get(name, [])):
-                run.log_metrics(r.metrics.as_dict(), step=i)
-            run.log_metrics(
-                {
-                    f"mean_{k}": v
-                    for k, v in metrics.as_dict().items()
-                    if isinstance(v, int | float) and not isinstance(v, bool)
-                }
-            )
+            run.log_seeds([r.metrics for r in results.get(name, [])], metrics.as_dict())
             run.set_tags({"policy": name, "workload": workload.source})
             if plot_path is not None:
                 run.log_artifact(plot_path)

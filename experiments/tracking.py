@@ -9,13 +9,15 @@ a tracking URI from the config, or the embedded default ``sqlite:///<root>/mlflo
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from mlflow.entities import Metric, Param, RunTag
 
+from shadowsim.metrics.episode_metrics import EpisodeMetrics
+from shadowsim.metrics.tracked_runs import MEAN_PREFIX
 from shadowsim.shadow.tracking_store import open_store
 
 _MAX_PARAM = 500
@@ -87,6 +89,19 @@ class RunLogger:
         ]
         for i in range(0, len(items), 500):
             self.client.log_batch(self.run_id, metrics=items[i : i + 500])
+
+    def log_seeds(self, per_seed: Sequence[EpisodeMetrics], mean: Mapping[str, Any]) -> None:
+        """Each seed's metrics as a step, and their mean as ``mean_<key>`` (the numeric ones:
+        what :mod:`shadowsim.metrics.tracked_runs` reads back)."""
+        for i, metrics in enumerate(per_seed):
+            self.log_metrics(metrics.as_dict(), step=i)
+        self.log_metrics(
+            {
+                f"{MEAN_PREFIX}{k}": v
+                for k, v in mean.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            }
+        )
 
     def log_metric(self, name: str, value: float, step: int) -> None:
         """Log one metric (the training callbacks' signature)."""
