@@ -8,11 +8,13 @@ any level ``q`` and any span of leads; this module answers from what the observa
   extrapolated along the normal distribution from the two nearest levels (the spread per unit
   of standard-normal z-score is assumed constant), floored at 0;
 * a span ``[first, last]`` of leads takes the maximum over the provided leads inside it; when
-  none lies inside, the nearest provided lead at or after ``first`` (else the last one) stands in.
+  none lies inside, the nearest provided lead at or after ``first`` (else the last one) stands in;
+* needs after the span set a ramp floor when the allocation may grow only so fast per tick.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from statistics import NormalDist
 
@@ -89,6 +91,30 @@ def lead_span_max(
     after = np.flatnonzero(lead_arr >= first)
     idx = int(after[0]) if after.size else len(lead_arr) - 1
     return np.asarray(values[:, idx])
+
+
+def ramp_floor(
+    values: NDArray[np.float64], leads: Sequence[int], last: int, factor: float
+) -> NDArray[np.float64]:
+    """The allocation needed now so that, growing at most ``factor`` per tick, it still
+    reaches every need after the span in time: ``max over lead > last of value / factor **
+    (lead - last)``.
+
+    Args:
+        values: ``(A, L, 4)`` one value per app, lead and resource.
+        leads: The ``L`` lead ticks of the second axis.
+        last: Last lead of the span the decision covers (ticks).
+        factor: The guardrails' largest growth per tick (> 1; ``inf``: no floor needed).
+
+    Returns:
+        ``(A, 4)``, zeros when no lead lies after the span or ``factor`` is infinite.
+    """
+    floor = np.zeros((values.shape[0], values.shape[2]))
+    if math.isfinite(factor):
+        for j, lead in enumerate(leads):
+            if lead > last:
+                np.maximum(floor, values[:, j] / factor ** (lead - last), out=floor)
+    return floor
 
 
 def leads_covering(

@@ -17,7 +17,6 @@ measured against it). It needs every lead of the covered span in the observation
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shadowsim_policies.base import POLICIES, PolicyError
-from shadowsim_policies.forecast_reading import lead_span_max
+from shadowsim_policies.forecast_reading import lead_span_max, ramp_floor
 from shadowsim_policies.observation_view import ObservationView
 from shadowsim_policies.policy_config import config_from, freeze, number
 from shadowsim_policies.target_policy import TargetPolicy
@@ -85,9 +84,5 @@ class OraclePolicy(TargetPolicy[None]):
         truth = view.forecast[..., -1]
         first, last = ctx.covered_leads()
         need = lead_span_max(truth, ctx.forecast_leads, first, last)
-        factor = ctx.max_change_factor
-        if math.isfinite(factor):
-            for j, lead in enumerate(ctx.forecast_leads):
-                if lead > last:
-                    need = np.maximum(need, truth[:, j] / factor ** (lead - last))
+        need = np.maximum(need, ramp_floor(truth, ctx.forecast_leads, last, ctx.max_change_factor))
         return need * (1.0 + self.config.margin)

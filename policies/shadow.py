@@ -44,7 +44,6 @@ and the allocation in force at the previous decision.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +54,7 @@ from numpy.typing import NDArray
 from shadowsim.errors import ConfigError
 from shadowsim_policies.autopilot_peak import PeakWindow
 from shadowsim_policies.base import POLICIES
-from shadowsim_policies.forecast_reading import lead_span_max, quantile_level
+from shadowsim_policies.forecast_reading import lead_span_max, quantile_level, ramp_floor
 from shadowsim_policies.observation_view import ObservationView
 from shadowsim_policies.policy_config import (
     config_from,
@@ -247,17 +246,13 @@ class ShadowPolicy(TargetPolicy[ShadowState]):
         cls = view.priority
         first, last = ctx.covered_leads()
         need = np.empty_like(view.pending)
-        ramp = np.zeros_like(view.pending)
-        factor = ctx.max_change_factor
+        ramp = np.empty_like(view.pending)
         levels = self._quantile[cls]
         for level in np.unique(levels):
             rows = levels == level
             values = quantile_level(view.forecast[rows], ctx.quantiles, float(level))
             need[rows] = lead_span_max(values, ctx.forecast_leads, first, last)
-            if math.isfinite(factor):
-                for j, lead in enumerate(ctx.forecast_leads):
-                    if lead > last:
-                        ramp[rows] = np.maximum(ramp[rows], values[:, j] / factor ** (lead - last))
+            ramp[rows] = ramp_floor(values, ctx.forecast_leads, last, ctx.max_change_factor)
         return need, ramp
 
     def floors(self, view: ObservationView, window: PeakWindow) -> NDArray[np.float64]:
