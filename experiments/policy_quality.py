@@ -37,13 +37,12 @@ from shadowsim_envs.env_config import EnvConfig
 from shadowsim_policies.evaluation import (
     Holdout,
     SeedResult,
-    evaluate,
+    compare,
     holdout_workloads,
     mean_metrics,
     seeded_workloads,
     summary,
 )
-from shadowsim_policies.oracle import OraclePolicy
 
 register_configs()
 
@@ -168,32 +167,19 @@ def main(cfg: DictConfig) -> None:
             shared.append(config.build(float(first.interval_s)))
         return shared[0]
 
-    rows: Summary = {}
-    oracle: list[SeedResult] = []
-    if cfg.regret:
-        oracle = evaluate(OraclePolicy, workloads, cluster, base, seeds, regret=False)
-    results: dict[str, list[SeedResult]] = {}
-    for name, node in cfg.policies.items():
-        runs = evaluate(
-            partial(instantiate, node),
-            workloads,
-            cluster,
-            base,
-            seeds,
-            regret=False,
-            forecaster_factory=forecaster,
-        )
-        if oracle:
-            runs = [
-                r.with_metrics(r.metrics.with_regret(o.metrics))
-                for r, o in zip(runs, oracle, strict=True)
-            ]
-        results[str(name)] = runs
-        rows[str(name)] = summary(runs)
-        print(f"{name}: done ({time.perf_counter() - started:.0f} s)", flush=True)
-    if oracle:
-        results["oracle"] = [r.with_metrics(r.metrics.with_regret(r.metrics)) for r in oracle]
-        rows["oracle"] = summary(results["oracle"])
+    results = compare(
+        {str(name): partial(instantiate, node) for name, node in cfg.policies.items()},
+        workloads,
+        cluster,
+        base,
+        seeds,
+        regret=bool(cfg.regret),
+        forecaster_factory=forecaster,
+        on_done=lambda name: print(
+            f"{name}: done ({time.perf_counter() - started:.0f} s)", flush=True
+        ),
+    )
+    rows: Summary = {name: summary(runs) for name, runs in results.items()}
     window = f"{holdout.value} window of {first.source}"
     print_table(f"{window}: {first.n_apps} apps, seeds {seeds} (mean ± std)", rows)
     checks = check_targets(

@@ -34,8 +34,7 @@ from shadowsim.sim.config import ClusterConfig
 from shadowsim.workloads.loading import load_workload
 from shadowsim.workloads.workload import Workload
 from shadowsim_envs.env_config import EnvConfig
-from shadowsim_policies.evaluation import SeedResult, evaluate, fit_to_workload, mean_metrics
-from shadowsim_policies.oracle import OraclePolicy
+from shadowsim_policies.evaluation import compare, fit_to_workload, mean_metrics
 
 register_configs()
 
@@ -141,29 +140,16 @@ def main(cfg: DictConfig) -> None:
     forecaster, shadow_info = train_shadow_models(workload, shadow_config, train_end, registry)
     print(f"shadow models: {shadow_info['models']} champion {shadow_info['champion']}")
 
-    oracle: dict[int, EpisodeMetrics] = {}
-    if cfg.regret:
-        for r in evaluate(OraclePolicy, workload_for_seed, cluster, base, seeds, regret=False):
-            oracle[r.seed] = r.metrics
-    results: dict[str, list[SeedResult]] = {}
-    for name, node in cfg.policies.items():
-        runs = evaluate(
-            partial(instantiate, node),
-            workload_for_seed,
-            cluster,
-            base,
-            seeds,
-            regret=False,
-            forecaster_factory=lambda: forecaster,
-        )
-        if oracle:
-            runs = [r.with_metrics(r.metrics.with_regret(oracle[r.seed])) for r in runs]
-        results[str(name)] = runs
+    results = compare(
+        {str(name): partial(instantiate, node) for name, node in cfg.policies.items()},
+        workload_for_seed,
+        cluster,
+        base,
+        seeds,
+        regret=bool(cfg.regret),
+        forecaster_factory=lambda: forecaster,
+    )
     means = {name: mean_metrics([r.metrics for r in runs]) for name, runs in results.items()}
-    if oracle:
-        means["oracle"] = mean_metrics(list(oracle.values())).with_regret(
-            mean_metrics(list(oracle.values()))
-        )
     title = f"test window of {workload.source} ({len(seeds)} seed(s))"
     print_comparison(means, title)
 

@@ -2,7 +2,8 @@
 
 :func:`evaluate` runs one policy on the deterministic test window (the last
 ``env.test_window_s``) once per seed and returns a :class:`SeedResult` per seed; with
-``regret`` the oracle runs on the same window. :func:`mean_metrics` averages seeds.
+``regret`` the oracle runs on the same window; :func:`compare` runs several policies against
+one oracle run per seed. :func:`mean_metrics` averages seeds.
 :class:`Holdout` and :func:`holdout_workloads` move the comparison to the validation week (the
 one before the test window) for tuning. The
 experiments ``evaluate`` (one policy) and ``simulate`` (the main job: every policy compared)
@@ -14,7 +15,7 @@ from __future__ import annotations
 import copy
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
@@ -184,6 +185,62 @@ def evaluate(
                 best = run_seed(oracle, workload, cluster, oracle_env, None, seed)[0]
                 metrics = metrics.with_regret(best)
         results.append(SeedResult(seed, metrics, steps, wall, guards, rejections))
+    return results
+
+
+def compare(
+    policies: Mapping[str, Callable[[], Policy]],
+    workload_for_seed: Callable[[int], Workload],
+    cluster: ClusterConfig,
+    base: EnvConfig,
+    seeds: Sequence[int],
+    *,
+    regret: bool = True,
+    forecaster_factory: Callable[[], Forecaster | None] = lambda: None,
+    on_done: Callable[[str], None] | None = None,
+) -> dict[str, list[SeedResult]]:
+    """Every policy on the same window and seeds (each in its native action mode).
+
+    With ``regret`` the oracle runs once per seed, every policy's regret is measured against
+    it, and it is returned last as ``"oracle"`` (regret 0).
+
+    Args:
+        policies: Name -> factory of a fresh, unbound policy.
+        workload_for_seed: The workload of a seed.
+        cluster: The simulated cluster.
+        base: Env settings.
+        seeds: Seeds to run.
+        regret: Also run the oracle.
+        forecaster_factory: Builds the shadow forecaster feeding the observations.
+        on_done: Called with each name once its seeds have run (progress).
+
+    Returns:
+        The seeds' results per name, in the order of ``policies``.
+    """
+    oracle: list[SeedResult] = []
+    if regret:
+        oracle = evaluate(OraclePolicy, workload_for_seed, cluster, base, seeds, regret=False)
+    results: dict[str, list[SeedResult]] = {}
+    for name, factory in policies.items():
+        runs = evaluate(
+            factory,
+            workload_for_seed,
+            cluster,
+            base,
+            seeds,
+            regret=False,
+            forecaster_factory=forecaster_factory,
+        )
+        if oracle:
+            runs = [
+                r.with_metrics(r.metrics.with_regret(o.metrics))
+                for r, o in zip(runs, oracle, strict=True)
+            ]
+        results[name] = runs
+        if on_done is not None:
+            on_done(name)
+    if oracle:
+        results["oracle"] = [r.with_metrics(r.metrics.with_regret(r.metrics)) for r in oracle]
     return results
 
 
