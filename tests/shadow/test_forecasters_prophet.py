@@ -13,17 +13,14 @@ from shadowsim.shadow.artifact import load_forecaster, save_forecaster
 from shadowsim.shadow.forecasters import LastValueForecaster
 from shadowsim.shadow.forecasters.prophet import ProphetForecaster
 
+from .seasonal_data import seasonal_series
+
 DAY = 288
 INTERVAL_S = 300.0
 
 
-def _demand(n_apps: int = 2, n_ticks: int = 4 * DAY, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_ticks)
-    base = 1.0 + 0.5 * np.sin(2 * np.pi * t / DAY)
-    scale = np.array([2.0, 2048.0, 300.0, 150.0])
-    noise = 1.0 + 0.03 * rng.standard_normal((n_apps, n_ticks, 4))
-    return base[None, :, None] * scale * noise
+def _demand() -> np.ndarray:
+    return seasonal_series(2, 4 * DAY, DAY, noise=0.03)
 
 
 @pytest.fixture(scope="module")
