@@ -306,9 +306,9 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
     def step(self, action: NDArray[Any]) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
         """Apply ``action`` through the guardrails and simulate one control interval."""
         engine = self.engine
-        outcome = engine.step(action)
-        truncated = engine.steps >= engine.max_steps or outcome.terminated
-        return outcome.observation, outcome.reward, False, truncated, outcome.info
+        observation, reward, terminated, info = engine.step_values(action)
+        truncated = engine.steps >= engine.max_steps or terminated
+        return observation, reward, False, truncated, info
 
     # ------------------------------------------------------------------ for rollouts and policies
     @property

@@ -41,6 +41,7 @@ from shadowsim.resources import N_RESOURCES
 from shadowsim.workloads.workload import Priority
 
 if TYPE_CHECKING:  # compiled parts: numba is imported only when they are used
+    from shadowsim.engine.fused.decision import FusedDecision
     from shadowsim.engine.fused.tick_update import FusedTickUpdate
 
 F64 = NDArray[np.float64]
@@ -145,8 +146,17 @@ class AllocationEngine:
         self.tracker = parts.tracker(spec.n_apps, cfg.error_halflife_ticks, floor)
         self.window = parts.window(spec.n_apps, cfg.observation.window)
         self._tick_update: FusedTickUpdate | None = None
-        if cfg.jit:  # tracker, window and per-app sums in one compiled call
+        self._decision: FusedDecision | None = None
+        if cfg.jit:  # decode + guardrails, and tracker + window + per-app sums: one call each
+            from shadowsim.engine.fused.decision import FusedDecision
             from shadowsim.engine.fused.tick_update import FusedTickUpdate
+
+            if FusedDecision.applies(self.codec, self.guardrails):
+                self._decision = FusedDecision(
+                    self.codec,  # type: ignore[arg-type]  # checked by applies()
+                    self.guardrails,  # type: ignore[arg-type]
+                    self.shift_planner,
+                )
 
             if FusedTickUpdate.applies(self.tracker, self.window, self.components):
                 self._tick_update = FusedTickUpdate(
@@ -204,19 +214,28 @@ class AllocationEngine:
     def decide(self, action: object) -> tuple[list[Action], GuardrailReport]:
         """The backend actions an action leads to in the current state (nothing applied)."""
         state = self.state
-        decision = self.codec.decode(action, state, self.ref)
-        report = self.guardrails.apply(decision.targets, state, self.ref)
+        clear = False  # True: no host near a predicted bottleneck, no automatic shift
+        if self._decision is not None:
+            report, pool_share, shift_mask, clear = self._decision.decide(
+                action, state, self.ref, self._forecast
+            )
+        else:
+            decision = self.codec.decode(action, state, self.ref)
+            report = self.guardrails.apply(decision.targets, state, self.ref)
+            pool_share, shift_mask = decision.pool_share, decision.shift_mask
         actions: list[Action] = []
         if report.changes is not None:  # unchanged entries are sent as NaN ("hold")
             actions.append(ScaleAllAction(targets=report.changes))
-        pool = self._pool_targets(decision.pool_share, state)
+        pool = self._pool_targets(pool_share, state)
         if pool is not None:
             actions.append(PoolTargetAction(targets=pool))
-        if decision.shift_mask is not None:
-            shifts, notes = self.shift_planner.from_mask(decision.shift_mask, state)
+        if shift_mask is not None:
+            shifts, notes = self.shift_planner.from_mask(shift_mask, state)
             report.notes.extend(notes)
-        else:
+        elif not clear:
             shifts = self.shift_planner.plan(state, self._forecast)
+        else:
+            return actions, report
         actions.extend(shifts)
         return actions, report
 
@@ -234,6 +253,31 @@ class AllocationEngine:
 
     def step(self, action: object) -> StepOutcome:
         """Decide, apply, advance to the next decision point, observe and score."""
+        report, results = self._transition(action)
+        state = self.state
+        terms = self.reward.terms(state)
+        return StepOutcome(
+            observation=self.observation,
+            reward=terms.reward,
+            terms=terms,
+            terminated=bool(self.backend.done),
+            info=self._info(state, terms.as_dict(), report, results),
+            state=state,
+            guardrails=report,
+            results=results,
+        )
+
+    def step_values(self, action: object) -> tuple[Observation, float, bool, dict[str, Any]]:
+        """:meth:`step` as ``(observation, reward, terminated, info)``, the same values,
+        without the :class:`StepOutcome` and :class:`RewardTerms` objects (for the env)."""
+        report, results = self._transition(action)
+        state = self.state
+        terms = self.reward.term_dict(state)
+        info = self._info(state, terms, report, results)
+        return self.observation, terms["reward"], bool(self.backend.done), info
+
+    def _transition(self, action: object) -> tuple[GuardrailReport, list[ActionResult]]:
+        """Decide, apply, advance, update the trackers, forecast and observe."""
         if self.steps >= self.max_steps:
             raise ShadowSimError(
                 f"the engine was prepared for {self.max_steps} steps; reset for a new episode"
@@ -254,31 +298,20 @@ class AllocationEngine:
             self.window.push(demand)
         self._forecast = self.forecasts.forecast(self.tick + 1)
         self.observation = self._observe()
-        terms = self.reward.terms(state)
-        info = self._info(state, terms, report, results)
-        return StepOutcome(
-            observation=self.observation,
-            reward=terms.reward,
-            terms=terms,
-            terminated=bool(self.backend.done),
-            info=info,
-            state=state,
-            guardrails=report,
-            results=results,
-        )
+        return report, results
 
     def _info(
         self,
         state: ClusterState,
-        terms: RewardTerms,
+        terms: dict[str, float],
         report: GuardrailReport,
         results: list[ActionResult],
     ) -> dict[str, Any]:
-        """The step's info: reward terms, guardrail changes, rejections and KPIs."""
+        """The step's info: reward terms (by name), guardrail changes, rejections and KPIs."""
         violated = state.kpis.sla_violated
         return {
             "tick": self.tick,
-            "reward_terms": terms.as_dict(),
+            "reward_terms": terms,
             "guardrails": report.counts,
             "guardrail_report": report,
             "rejected": rejections(results),

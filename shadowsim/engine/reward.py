@@ -107,14 +107,30 @@ class Reward:
 
     def terms(self, state: ClusterState) -> RewardTerms:
         """The weighted terms of the interval that ``state`` accounts."""
+        cost, sla, migration, pool = self._values(state)
+        return RewardTerms(cost=cost, sla=sla, migration=migration, pool=pool)
+
+    def term_dict(self, state: ClusterState) -> dict[str, float]:
+        """``terms(state).as_dict()``, the same figures, without the :class:`RewardTerms`."""
+        cost, sla, migration, pool = self._values(state)
+        return {
+            "cost": cost,
+            "sla": sla,
+            "migration": migration,
+            "pool": pool,
+            "reward": -(cost + sla + migration + pool),
+        }
+
+    def _values(self, state: ClusterState) -> tuple[float, float, float, float]:
+        """The weighted cost, SLA, migration and pool terms of ``state``'s interval."""
         cfg = self.config
         cost = state.cost
         s = self._scale
         violated = self._violated
         np.copyto(violated, state.kpis.sla_violated)  # what ``weights @ flags`` casts to
-        return RewardTerms(
-            cost=cfg.w_cost * cost.allocation * s,
-            sla=float(self._app_weight.dot(violated)),
-            migration=cfg.w_mig * cost.migration * s,
-            pool=cfg.w_pool * cost.pool * s,
+        return (
+            cfg.w_cost * cost.allocation * s,
+            float(self._app_weight.dot(violated)),
+            cfg.w_mig * cost.migration * s,
+            cfg.w_pool * cost.pool * s,
         )

@@ -25,7 +25,7 @@ F64 = NDArray[np.float64]
 
 
 @njit
-def _discrete(  # pragma: no cover - compiled
+def discrete_targets(  # pragma: no cover - compiled
     action: NDArray[np.integer],
     nvec: NDArray[np.int64],
     factors: F64,
@@ -44,7 +44,7 @@ def _discrete(  # pragma: no cover - compiled
 
 
 @njit
-def _continuous(  # pragma: no cover - compiled
+def continuous_targets(  # pragma: no cover - compiled
     action: NDArray[np.floating],
     low: NDArray[np.generic],
     high: NDArray[np.generic],
@@ -78,22 +78,42 @@ class FusedActionCodec(ActionCodec):
         targets = np.empty((self.n_apps, N_RESOURCES))
         if usable and self._discrete:
             _, pending = self.components.app_allocation(state)
-            usable = _discrete(arr, self._nvec, self._factors, pending, targets)
+            usable = discrete_targets(arr, self._nvec, self._factors, pending, targets)
         elif usable:
-            usable = _continuous(arr, self._low, self._high, ref, targets)
+            usable = continuous_targets(arr, self._low, self._high, ref, targets)
         if not usable:
             return super().decode(action, state, ref)  # raises the reference's error
-        n = self.n_scale
+        pool_share, shift = self.extras(arr)
+        return Decision(targets=targets, pool_share=pool_share, shift_mask=shift)
+
+    def extras(self, arr: NDArray[np.generic]) -> tuple[float | None, NDArray[np.bool_] | None]:
+        """The pool share and shift mask of a valid action array (None where AUTO)."""
         pool_share: float | None = None
         shift: NDArray[np.bool_] | None = None
-        if self._discrete:
-            if self.has_pool:
+        if self.has_pool:
+            n = self.n_scale
+            if self._discrete:
                 pool_share = float(self._levels[arr[n]])
-            if self.has_shift:
-                shift = arr[self.size - self.n_apps :] == 1
-        else:
-            if self.has_pool:
+            else:
                 pool_share = float(np.float64(arr[n]))
-            if self.has_shift:
-                shift = arr[self.size - self.n_apps :].astype(np.float64) > 0.5
-        return Decision(targets=targets, pool_share=pool_share, shift_mask=shift)
+        if self.has_shift:
+            tail = arr[self.size - self.n_apps :]
+            shift = tail == 1 if self._discrete else tail.astype(np.float64) > 0.5
+        return pool_share, shift
+
+    @property
+    def discrete_constants(self) -> tuple[NDArray[np.int64], F64]:
+        """The space's ``nvec`` and the scale factors (DISCRETE; for fused callers of
+        :func:`discrete_targets`)."""
+        return self._nvec, self._factors
+
+    @property
+    def continuous_bounds(self) -> tuple[NDArray[np.generic], NDArray[np.generic]]:
+        """The space's ``low`` and ``high`` (CONTINUOUS; for fused callers of
+        :func:`continuous_targets`)."""
+        return self._low, self._high
+
+    @property
+    def discrete(self) -> bool:
+        """True for :attr:`ActionMode.DISCRETE` actions."""
+        return self._discrete

@@ -26,7 +26,7 @@ _MARGIN = 1e-9
 
 
 @njit
-def _all_clear(  # pragma: no cover - compiled
+def all_clear(  # pragma: no cover - compiled
     forecast: F64,
     lead: int,
     host_apps: NDArray[np.int64],
@@ -77,6 +77,6 @@ class FusedShiftPlanner(ShiftPlanner):
         capacity = state.host_capacity
         host_apps, host_shares = self.components.host_entries(state.host_of, capacity.shape[0])
         lead = min(cfg.lead_ticks, forecast.shape[1])
-        if _all_clear(forecast, lead, host_apps, host_shares, capacity, cfg.threshold):
+        if all_clear(forecast, lead, host_apps, host_shares, capacity, cfg.threshold):
             return []
         return super().plan(state, forecast)
