@@ -42,6 +42,7 @@ from shadowsim.workloads.workload import Priority
 
 if TYPE_CHECKING:  # compiled parts: numba is imported only when they are used
     from shadowsim.engine.fused.decision import FusedDecision
+    from shadowsim.engine.fused.observation import FusedObservationBuilder
     from shadowsim.engine.fused.tick_update import FusedTickUpdate
 
 F64 = NDArray[np.float64]
@@ -147,9 +148,18 @@ class AllocationEngine:
         self.window = parts.window(spec.n_apps, cfg.observation.window)
         self._tick_update: FusedTickUpdate | None = None
         self._decision: FusedDecision | None = None
+        self._scaled_builder: FusedObservationBuilder | None = None
         if cfg.jit:  # decode + guardrails, and tracker + window + per-app sums: one call each
             from shadowsim.engine.fused.decision import FusedDecision
+            from shadowsim.engine.fused.demand_window import FusedDemandWindow
+            from shadowsim.engine.fused.observation import FusedObservationBuilder
             from shadowsim.engine.fused.tick_update import FusedTickUpdate
+
+            if isinstance(self.window, FusedDemandWindow) and isinstance(
+                self.builder, FusedObservationBuilder
+            ):  # the window kept scaled as the observation shows it: one row per tick
+                self.window.attach_scaled(*self.builder.usage_scales(self.ref))
+                self._scaled_builder = self.builder
 
             if FusedDecision.applies(self.codec, self.guardrails):
                 self._decision = FusedDecision(
@@ -207,6 +217,14 @@ class AllocationEngine:
         return self.observation, info
 
     def _observe(self) -> Observation:
+        if self._scaled_builder is not None:
+            return self._scaled_builder.build_scaled(
+                self.state,
+                self.window.scaled_view(),  # type: ignore[attr-defined]  # a FusedDemandWindow
+                self._forecast,
+                self.tracker.error,
+                self.ref,
+            )
         return self.builder.build(
             self.state, self.window.view(), self._forecast, self.tracker.error, self.ref
         )

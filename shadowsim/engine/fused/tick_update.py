@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from shadowsim.cluster_state import ClusterState
 from shadowsim.engine.fused.component_map import FusedComponentMap, _pair_sums
-from shadowsim.engine.fused.demand_window import FusedDemandWindow, _push
+from shadowsim.engine.fused.demand_window import FusedDemandWindow, push_scaled
 from shadowsim.engine.fused.forecast_error import FusedForecastErrorTracker, _update_from
 from shadowsim.resources import N_RESOURCES
 from shadowsim.sim.jit import njit
@@ -46,10 +46,14 @@ def _tick(  # pragma: no cover - compiled
     pending: F64,
     per_app: int,
     sums: F64,
+    inv: F64,
+    clip: np.float32,
+    scaled: NDArray[np.float32],
 ) -> None:
-    """Tracker update, window push and per-application sums (see the module docstring)."""
+    """Tracker update, window push (and its scaled rows) and per-application sums (see the
+    module docstring)."""
     _update_from(forecast, median, demand, abs_err, mean_demand, floor, error, decay, weight)
-    _push(window, demand, pos, length)
+    push_scaled(window, demand, pos, length, inv, clip, scaled)
     _pair_sums(allocation, pending, per_app, sums)
 
 
@@ -123,6 +127,7 @@ class FusedTickUpdate:
             state.pending_allocation,
             self.components.per_app,
             sums,
+            *window.scaled_parts(),
         )
         window.advance()
         self.components.cache(state, sums)
