@@ -83,8 +83,15 @@ def _plan(  # pragma: no cover - compiled
     need: NDArray[np.float64],
     counts: NDArray[np.int64],
     pending: NDArray[np.float64],
+    touched: NDArray[np.bool_],
+    applied: NDArray[np.float64],
+    clamped_app: NDArray[np.bool_],
 ) -> None:
     """Fill ``clipped`` ``(C, 4)``, ``accepted`` ``(A, 4)``, ``clamped`` ``(C, 4)``, ``counts``.
+
+    With several components per application (``touched``, ``applied`` and ``clamped_app``
+    not empty) also the per-application outputs, as :func:`_to_apps` makes them, and
+    ``touched`` ``(C, 4)``: each component's entry accepted (its application's).
 
     ``accepted`` is not written when every entry is accepted without a reason. When
     ``pending`` is not empty and some entry is accepted, the plan is reserved: accepted
@@ -183,6 +190,13 @@ def _plan(  # pragma: no cover - compiled
             for i in range(n):
                 if out[i] > flat_reserve[i]:  # fmax: NaN keeps the reservation
                     flat_reserve[i] = out[i]
+    if applied.size:
+        _to_apps(clipped, clamped, applied, clamped_app)
+        if not fast:
+            for a in range(n_apps):
+                for j in range(k):
+                    for r in range(4):
+                        touched[a * k + j, r] = accepted[a, r]
 
 
 @njit
@@ -283,6 +297,8 @@ class FusedScalePlanner(ScalePlanner):
         self._accepted_scratch = np.zeros((n_comp // layout.per_app, N_RESOURCES), dtype=np.bool_)
         self._every_component = np.ones(self._shape_c, dtype=np.bool_)
         self._every_component.setflags(write=False)
+        self._no_touched = np.zeros((0, N_RESOURCES), dtype=np.bool_)
+        self._no_applied = np.zeros((0, N_RESOURCES))
 
     def plan(
         self,
@@ -297,8 +313,15 @@ class FusedScalePlanner(ScalePlanner):
         """Validate and clamp ``(A, 4)`` application targets, and reserve them into
         ``reserve_into`` when given (see the reference)."""
         layout = self.layout
+        per_app = layout.per_app
         clipped = np.empty(self._shape_c)
         clamped_c = np.empty(self._shape_c, dtype=np.bool_)
+        if per_app == 1:
+            touched_c, applied, clamped = self._no_touched, self._no_applied, self._no_touched
+        else:  # the per-application outputs, filled by the same call
+            touched_c = np.empty(self._shape_c, dtype=np.bool_)
+            applied = np.empty(targets.shape)
+            clamped = np.empty(targets.shape, dtype=np.bool_)
         counts = self._counts
         _plan(
             targets if targets.flags.c_contiguous else np.ascontiguousarray(targets),
@@ -314,6 +337,9 @@ class FusedScalePlanner(ScalePlanner):
             self._need,
             counts,
             self._no_pending if reserve_into is None else reserve_into,
+            touched_c,
+            applied,
+            clamped,
         )
         n_accepted, n_clamped, *checked_rejected = counts.tolist()
         reasons = (
@@ -326,7 +352,6 @@ class FusedScalePlanner(ScalePlanner):
         else:
             accepted = self._accepted_scratch.copy()
             accepted.setflags(write=False)
-        per_app = layout.per_app
         if per_app == 1:
             touched = accepted
             clamped = self._no_clamp(targets.shape) if n_clamped == 0 else clamped_c
@@ -335,10 +360,7 @@ class FusedScalePlanner(ScalePlanner):
             if n_accepted == targets.size and not reasons:
                 touched = self._every_component  # shared and read-only, as ``accepted``
             else:
-                touched = np.repeat(accepted, per_app, axis=0)
-            applied = np.empty(targets.shape)
-            clamped = np.empty(targets.shape, dtype=np.bool_)
-            _to_apps(clipped, clamped_c, applied, clamped)
+                touched = touched_c
             if n_clamped == 0:
                 clamped = self._no_clamp(targets.shape)
         clamped.setflags(write=False)
