@@ -90,7 +90,10 @@ def _plan(  # pragma: no cover - compiled
     """Fill ``clipped`` ``(C, 4)``, ``accepted`` ``(A, 4)``, ``clamped`` ``(C, 4)``, ``counts``.
 
     With several components per application (``touched``, ``applied`` and ``clamped_app``
-    not empty) also the per-application outputs, as :func:`_to_apps` makes them, and
+    not empty) also the per-application outputs: ``applied`` ``(A, 4)`` the sum of
+    each application's components' ``clipped`` (in component order, as
+    ``ComponentLayout.to_apps``),
+    ``clamped_app`` whether any of them was clamped, and
     ``touched`` ``(C, 4)``: each component's entry accepted (its application's).
 
     ``accepted`` is not written when every entry is accepted without a reason. When
@@ -149,6 +152,7 @@ def _plan(  # pragma: no cover - compiled
         counts[_ACCEPTED] = n
     else:
         grows = False
+        n_clamped = 0
         _reject(targets, migrating, k, pos_inf, negative, accepted, counts)
         n_accepted = 0
         for a in range(n_apps):
@@ -160,43 +164,53 @@ def _plan(  # pragma: no cover - compiled
                         comp = targets[a, r] if k == 1 else targets[a, r] * shares[j]
                         value = min(max(comp, low[r]), high[r])
                         out[i] = value
-                        flags[i] = value != comp
+                        clamp = value != comp
+                        flags[i] = clamp
+                        n_clamped += clamp
                         grows |= value > flat_reserve[i]
                     else:
                         out[i] = np.nan
                         flags[i] = False  # held entries are never reported clamped
         counts[_ACCEPTED] = n_accepted
     if grows:
-        _limit_to_room(reserve, room, host_of, clipped, clamped, need)
-    if grows or not fast:
-        n_clamped = 0
-        for i in range(n):
-            n_clamped += flags[i]
+        n_clamped += _limit_to_room(reserve, room, host_of, clipped, clamped, need)
     counts[_CLAMPED] = n_clamped
-    if pending.size and counts[_ACCEPTED]:
-        flat_pending = pending.reshape(n)
-        if counts[_ACCEPTED] == n_apps * 4:
+    reserving = pending.size > 0 and counts[_ACCEPTED] > 0
+    every = counts[_ACCEPTED] == n_apps * 4
+    flat_pending = pending.reshape(pending.size)
+    if fast or (k == 1 and every):
+        if reserving:
             for i in range(n):  # copy, and fmax into the reservations, in one pass
                 value = out[i]
                 flat_pending[i] = value
                 if value > flat_reserve[i]:
                     flat_reserve[i] = value
-        else:
-            for a in range(n_apps):
-                for j in range(k):
-                    for r in range(4):
-                        if accepted[a, r]:
-                            flat_pending[(a * k + j) * 4 + r] = out[(a * k + j) * 4 + r]
-            for i in range(n):
-                if out[i] > flat_reserve[i]:  # fmax: NaN keeps the reservation
-                    flat_reserve[i] = out[i]
-    if applied.size:
-        _to_apps(clipped, clamped, applied, clamped_app)
-        if not fast:
-            for a in range(n_apps):
-                for j in range(k):
-                    for r in range(4):
-                        touched[a * k + j, r] = accepted[a, r]
+        return
+    # the general case in one pass: pending where accepted, fmax into the reservations
+    # (NaN keeps them), and with several components the per-application outputs
+    per_app = applied.size > 0
+    for a in range(n_apps):
+        for r in range(4):
+            given = accepted[a, r]
+            first = a * k * 4 + r
+            total = out[first]
+            hit = flags[first]
+            for j in range(k):
+                i = first + j * 4
+                value = out[i]
+                if reserving:
+                    if given:
+                        flat_pending[i] = value
+                    if value > flat_reserve[i]:
+                        flat_reserve[i] = value
+                if j > 0:
+                    total += value
+                    hit |= flags[i]
+                if per_app:
+                    touched[a * k + j, r] = given
+            if per_app:
+                applied[a, r] = total
+                clamped_app[a, r] = hit
 
 
 @njit
@@ -207,8 +221,9 @@ def _limit_to_room(  # pragma: no cover - compiled
     clipped: NDArray[np.float64],
     clamped: NDArray[np.bool_],
     need: NDArray[np.float64],
-) -> None:
-    """Scale the increases on over-asked hosts and resources down to the room left."""
+) -> int:
+    """Scale the increases on over-asked hosts and resources down to the room left;
+    returns how many entries it newly marked clamped."""
     need[:] = 0.0
     for c in range(clipped.shape[0]):
         h = host_of[c]
@@ -226,7 +241,8 @@ def _limit_to_room(  # pragma: no cover - compiled
             else:
                 need[h, r] = np.inf
     if not over_any:
-        return
+        return 0
+    newly = 0
     for c in range(clipped.shape[0]):
         h = host_of[c]
         for r in range(4):
@@ -242,30 +258,9 @@ def _limit_to_room(  # pragma: no cover - compiled
                 clipped[c, r] = limited
             elif limited < value:
                 clipped[c, r] = limited
+                newly += not clamped[c, r]
                 clamped[c, r] = True
-
-
-@njit
-def _to_apps(  # pragma: no cover - compiled
-    clipped: NDArray[np.float64],
-    clamped_c: NDArray[np.bool_],
-    applied: NDArray[np.float64],
-    clamped: NDArray[np.bool_],
-) -> None:
-    """Per application: ``applied`` the sum of its components' ``clipped`` (in component
-    order, as ``ComponentLayout.to_apps``), ``clamped`` whether any of them was."""
-    n_apps = applied.shape[0]
-    k = clipped.shape[0] // n_apps
-    for a in range(n_apps):
-        first = a * k
-        for r in range(4):
-            total = clipped[first, r]
-            hit = clamped_c[first, r]
-            for j in range(1, k):
-                total += clipped[first + j, r]
-                hit |= clamped_c[first + j, r]
-            applied[a, r] = total
-            clamped[a, r] = hit
+    return newly
 
 
 class FusedScalePlanner(ScalePlanner):
