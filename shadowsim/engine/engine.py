@@ -259,12 +259,14 @@ class AllocationEngine:
 
     def _pool_targets(self, share: float | None, state: ClusterState) -> tuple[int, ...] | None:
         """New pool targets, or None when they would not change (or are not due)."""
+        sizer = self.pool_sizer
+        if share is None and not sizer.due():
+            return None
         error = self.tracker.error
+        level = sizer.error_level(error)  # once for the share and the mix
         if share is None:
-            if not self.pool_sizer.due():
-                return None
-            share = self.pool_sizer.auto_share(state, error)
-        targets = self.pool_sizer.targets(share, error)
+            share = sizer.auto_share(state, error, error_level=level)
+        targets = sizer.targets(share, error, error_level=level)
         if targets == tuple(state.pool_target.tolist()):
             return None
         return targets

@@ -125,27 +125,36 @@ class PoolSizer:
         used = state.host_used.sum(axis=0)
         return float((used / np.maximum(capacity, 1e-12)).max())
 
-    def auto_share(self, state: ClusterState, forecast_error: F64) -> float:
-        """The rule's total spare share of C (before rounding and clipping)."""
-        cfg = self.config
-        return (
-            cfg.base_share
-            + cfg.load_share * self.load_level(state)
-            + cfg.error_share * self.error_level(forecast_error)
-        )
+    def auto_share(
+        self, state: ClusterState, forecast_error: F64, *, error_level: float | None = None
+    ) -> float:
+        """The rule's total spare share of C (before rounding and clipping).
 
-    def targets(self, share: float, forecast_error: F64) -> tuple[int, ...]:
+        Args:
+            state: The latest snapshot (cluster load).
+            forecast_error: ``(A, 4)`` recent relative forecast errors.
+            error_level: ``error_level(forecast_error)`` when the caller has it already.
+        """
+        cfg = self.config
+        level = self.error_level(forecast_error) if error_level is None else error_level
+        return cfg.base_share + cfg.load_share * self.load_level(state) + cfg.error_share * level
+
+    def targets(
+        self, share: float, forecast_error: F64, *, error_level: float | None = None
+    ) -> tuple[int, ...]:
         """Pool targets per readiness state for a total of ``share * C`` spares.
 
         Args:
             share: Wanted spares as a share of C (clipped to the config's bounds).
             forecast_error: ``(A, 4)`` recent relative forecast errors (sets the mix).
+            error_level: ``error_level(forecast_error)`` when the caller has it already.
         """
         cfg = self.config
         c = self.n_components
         n = round(c * share)
         n = min(max(n, cfg.min_spares), max(cfg.min_spares, math.floor(cfg.max_share * c)))
-        urgency = min(1.0, self.error_level(forecast_error) / cfg.warm_error)
+        level = self.error_level(forecast_error) if error_level is None else error_level
+        urgency = min(1.0, level / cfg.warm_error)
         warm = round(n * (cfg.min_warm_share + (1.0 - cfg.min_warm_share) * urgency))
         running = round(warm * urgency)
         out = [0] * N_READINESS

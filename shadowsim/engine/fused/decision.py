@@ -217,7 +217,7 @@ class FusedDecision:
                 )  # fmt: skip
             if n_changed >= 0:
                 rails.count_decision()
-                report = rails.report(out[0], out[1:], flags, n_changed, n_flagged)
+                report = rails.report(out[0], out[1], out[2], flags, n_changed, n_flagged)
                 if self._plain:
                     return report, None, None, clear
                 pool_share, shift = self.codec.extras(arr)

@@ -81,7 +81,7 @@ class FusedGuardrails(Guardrails):
             request, pending, *self.kernel_arguments(state, ref), out[0], flags, counts, out[1]
         )
         self.count_decision()
-        return self.report(requested, out, flags, n_changed, n_flagged)
+        return self.report(requested, out[0], out[1], flags, n_changed, n_flagged)
 
     def kernel_arguments(self, state: ClusterState, ref: F64) -> KernelArguments:
         """What :func:`apply_rules` takes between the pending allocation and the outputs, for
@@ -128,12 +128,13 @@ class FusedGuardrails(Guardrails):
     def report(
         self,
         requested: F64,
-        out: F64,
+        targets: F64,
+        changes: F64,
         flags: NDArray[np.uint8],
         n_changed: int,
         n_flagged: int,
     ) -> GuardrailReport:
-        """The report of a kernel run: ``out`` holds the targets then the changes."""
+        """The report of a kernel run (``changes`` is sent only if ``n_changed``)."""
         rule_counts = (
             {name: n for name, n in zip(RULE_NAMES, self._counts.tolist(), strict=True) if n}
             if n_flagged
@@ -141,8 +142,8 @@ class FusedGuardrails(Guardrails):
         )
         return GuardrailReport(
             requested=requested,
-            targets=out[0],
+            targets=targets,
             flags=flags,
             rule_counts=rule_counts,
-            changes=out[1] if n_changed else None,
+            changes=changes if n_changed else None,
         )
