@@ -35,10 +35,9 @@ from shadowsim.engine.observation import (
     reference_sizes,
 )
 from shadowsim.engine.pool_sizing import PoolSizer
-from shadowsim.engine.reward import Reward, RewardTerms
+from shadowsim.engine.reward import RewardTerms
 from shadowsim.errors import ConfigError, ShadowSimError
 from shadowsim.resources import N_RESOURCES
-from shadowsim.workloads.workload import Priority
 
 if TYPE_CHECKING:  # compiled parts: numba is imported only when they are used
     from shadowsim.engine.fused.decision import FusedDecision
@@ -139,7 +138,7 @@ class AllocationEngine:
             spec, cfg.observation, component_map=self.components, time_origin_s=time_origin_s
         )
         self.guardrails = parts.guardrails(spec, cfg.guardrails, component_map=self.components)
-        self.reward = Reward(spec, cfg.reward)
+        self.reward = parts.reward(spec, cfg.reward)
         self.pool_sizer = PoolSizer(spec, cfg.pool, cfg.reward.priority_weights)
         self.shift_planner = parts.shift_planner(spec, cfg.shifting, component_map=self.components)
         self.ref = reference_sizes(self.history, cfg.observation)
@@ -175,7 +174,6 @@ class AllocationEngine:
                     self.components,  # type: ignore[arg-type]
                 )
         self._median = cfg.observation.median_index
-        self._high = np.asarray(spec.priority) == Priority.HIGH
         self.seed_ticks = min(cfg.accuracy_seed_ticks, self.history.shape[1], self.origin_tick - 1)
         self.seed_ticks = max(self.seed_ticks, 0)
         self.tick = self.origin_tick - 1
@@ -328,15 +326,15 @@ class AllocationEngine:
         results: list[ActionResult],
     ) -> dict[str, Any]:
         """The step's info: reward terms (by name), guardrail changes, rejections and KPIs."""
-        violated = state.kpis.sla_violated
+        n_violated, n_high = self.reward.violations(state)
         return {
             "tick": self.tick,
             "reward_terms": terms,
             "guardrails": report.counts,
             "guardrail_report": report,
             "rejected": rejections(results),
-            "sla_violations": int(np.count_nonzero(violated)),
-            "sla_violations_high": int(np.count_nonzero(violated & self._high)),
+            "sla_violations": n_violated,
+            "sla_violations_high": n_high,
             "cost": state.cost.total,
             "migrations": int(state.migrations),
         }

@@ -2,7 +2,7 @@
 
 The numpy classes (:class:`ComponentMap`, :class:`ActionCodec`, :class:`Guardrails`,
 :class:`ShiftPlanner`, :class:`ForecastErrorTracker`, :class:`ObservationBuilder`,
-:class:`DemandWindow`) are the reference; their ``Fused*`` subclasses
+:class:`DemandWindow`, :class:`Reward`) are the reference; their ``Fused*`` subclasses
 (``shadowsim.engine.fused.*``) compute the same results with numba kernels, several times
 faster per step. :func:`engine_parts` picks one
 set; the compiled modules, and numba with them, are imported only when asked for, so
@@ -19,6 +19,7 @@ from shadowsim.engine.demand_window import DemandWindow
 from shadowsim.engine.forecast_error import ForecastErrorTracker
 from shadowsim.engine.guardrails import Guardrails
 from shadowsim.engine.observation import ObservationBuilder
+from shadowsim.engine.reward import Reward
 from shadowsim.engine.shifting import ShiftPlanner
 
 
@@ -34,6 +35,7 @@ class EngineParts:
         tracker: Tracks the recent forecast error.
         builder: Builds observations.
         window: Keeps the recent demand window.
+        reward: Computes the reward terms.
     """
 
     component_map: type[ComponentMap] = ComponentMap
@@ -43,6 +45,7 @@ class EngineParts:
     tracker: type[ForecastErrorTracker] = ForecastErrorTracker
     builder: type[ObservationBuilder] = ObservationBuilder
     window: type[DemandWindow] = DemandWindow
+    reward: type[Reward] = Reward
 
 
 def engine_parts(jit: bool) -> EngineParts:
@@ -55,6 +58,7 @@ def engine_parts(jit: bool) -> EngineParts:
     from shadowsim.engine.fused.forecast_error import FusedForecastErrorTracker
     from shadowsim.engine.fused.guardrails import FusedGuardrails
     from shadowsim.engine.fused.observation import FusedObservationBuilder
+    from shadowsim.engine.fused.reward import FusedReward
     from shadowsim.engine.fused.shifting import FusedShiftPlanner
 
     return EngineParts(
@@ -65,4 +69,5 @@ def engine_parts(jit: bool) -> EngineParts:
         tracker=FusedForecastErrorTracker,
         builder=FusedObservationBuilder,
         window=FusedDemandWindow,
+        reward=FusedReward,
     )

@@ -104,6 +104,7 @@ class Reward:
         )
         self._scale = scale
         self._violated = np.zeros(spec.n_apps)  # the flags as 0.0/1.0 (a same-type dot)
+        self._high = np.asarray(spec.priority) == Priority.HIGH
 
     def terms(self, state: ClusterState) -> RewardTerms:
         """The weighted terms of the interval that ``state`` accounts."""
@@ -126,11 +127,19 @@ class Reward:
         cfg = self.config
         cost = state.cost
         s = self._scale
-        violated = self._violated
-        np.copyto(violated, state.kpis.sla_violated)  # what ``weights @ flags`` casts to
+        self._copy_flags(state)
         return (
             cfg.w_cost * cost.allocation * s,
-            float(self._app_weight.dot(violated)),
+            float(self._app_weight.dot(self._violated)),
             cfg.w_mig * cost.migration * s,
             cfg.w_pool * cost.pool * s,
         )
+
+    def _copy_flags(self, state: ClusterState) -> None:
+        """Write the SLA flags of ``state`` as 0.0/1.0 (what ``weights @ flags`` casts to)."""
+        np.copyto(self._violated, state.kpis.sla_violated)
+
+    def violations(self, state: ClusterState) -> tuple[int, int]:
+        """Applications whose SLA ``state`` flags as violated: all, and HIGH-priority ones."""
+        violated = state.kpis.sla_violated
+        return int(np.count_nonzero(violated)), int(np.count_nonzero(violated & self._high))
