@@ -69,6 +69,24 @@ class ScaleAllOutcome:
     applied: NDArray[np.float64]
     rejected_reasons: dict[str, int]
 
+    @classmethod
+    def assemble(
+        cls,
+        accepted: NDArray[np.bool_],
+        clamped: NDArray[np.bool_],
+        applied: NDArray[np.float64],
+        rejected_reasons: dict[str, int],
+    ) -> ScaleAllOutcome:
+        """The same object as the constructor makes (which checks nothing), without running
+        ``__init__``: for backends that make one per control tick."""
+        outcome = object.__new__(cls)
+        values = outcome.__dict__
+        values["accepted"] = accepted
+        values["clamped"] = clamped
+        values["applied"] = applied
+        values["rejected_reasons"] = rejected_reasons
+        return outcome
+
 
 @dataclass(frozen=True)
 class MigrateAction:
@@ -130,3 +148,23 @@ class ActionResult:
     reason: str = ""
     effective_at_s: float | None = None
     outcome: ScaleAllOutcome | None = None
+
+    @classmethod
+    def assemble(
+        cls,
+        action: Action,
+        accepted: bool,
+        reason: str,
+        effective_at_s: float | None,
+        outcome: ScaleAllOutcome | None,
+    ) -> ActionResult:
+        """The same object as the constructor makes (which checks nothing), without running
+        ``__init__``: for backends that make one per control tick."""
+        result = object.__new__(cls)
+        values = result.__dict__
+        values["action"] = action
+        values["accepted"] = accepted
+        values["reason"] = reason
+        values["effective_at_s"] = effective_at_s
+        values["outcome"] = outcome
+        return result

@@ -85,7 +85,7 @@ class IntervalSums:
     @property
     def cost(self) -> CostBreakdown:
         """The interval's costs."""
-        return CostBreakdown(self.allocation_cost, self.pool_cost, self.migration_cost)
+        return CostBreakdown.assemble(self.allocation_cost, self.pool_cost, self.migration_cost)
 
     def clear(self) -> None:
         """Zero every sum in place (the arrays stay the same objects)."""
@@ -211,7 +211,7 @@ class Ledger:
         tot = self.totals
         tot.ticks += done.ticks
         tot.migrations += done.migrations
-        tot.cost = CostBreakdown(
+        tot.cost = CostBreakdown.assemble(
             tot.cost.allocation + done.allocation_cost,
             tot.cost.pool + done.pool_cost,
             tot.cost.migration + done.migration_cost,

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import simpy
 from numpy.typing import NDArray
 
 from shadowsim.actions import Action, ActionResult, ScaleAction
 from shadowsim.resources import N_RESOURCES, Resource
+from shadowsim.sim.clock import ScheduledCall
 
 if TYPE_CHECKING:
     from shadowsim.sim.simulator import Simulator
@@ -138,14 +138,14 @@ class Scaler:
                 effective = land_s if effective is None else max(effective, land_s)
                 if delay == 0.0:
                     self.land(batch)
-                else:  # as sim.at(delay, ...): a SimPy timeout carrying the batch
-                    sim.env.timeout(delay, batch).callbacks.append(self._landed)
+                else:  # as a SimPy timeout carrying the batch
+                    sim.env.call_in(delay, self._landed, batch)
         reason = "" if given else "every target is NaN (hold): nothing to change"
         if outcome.rejected_reasons or plan.n_clamped:
             parts = [f"{plan.n_clamped} entries clamped"] if plan.n_clamped else []
             parts += [f"{n} rejected: {why}" for why, n in outcome.rejected_reasons.items()]
             reason = "; ".join(parts)
-        return ActionResult(action, started or not given, reason, effective, outcome)
+        return ActionResult.assemble(action, started or not given, reason, effective, outcome)
 
     @staticmethod
     def _res_mask(resources: tuple[int, ...]) -> NDArray[np.bool_]:
@@ -153,8 +153,8 @@ class Scaler:
         mask[list(resources)] = True
         return mask
 
-    def _landed(self, event: simpy.Event) -> None:
-        """The landing timeout of the batch it carries has fired."""
+    def _landed(self, event: ScheduledCall) -> None:
+        """The landing time of the batch it carries has come."""
         self.land(cast(ScaleBatch, event.value))
 
     def land(self, batch: ScaleBatch) -> None:

@@ -360,7 +360,5 @@ class FusedScalePlanner(ScalePlanner):
                 clamped = self._no_clamp(targets.shape)
         clamped.setflags(write=False)
         applied.setflags(write=False)
-        outcome = ScaleAllOutcome(
-            accepted=accepted, clamped=clamped, applied=applied, rejected_reasons=reasons
-        )
+        outcome = ScaleAllOutcome.assemble(accepted, clamped, applied, reasons)
         return ScalePlan(clipped, touched, outcome, n_accepted, n_clamped)
