@@ -80,11 +80,9 @@ class ScaleAllOutcome:
         """The same object as the constructor makes (which checks nothing), without running
         ``__init__``: for backends that make one per control tick."""
         outcome = object.__new__(cls)
-        values = outcome.__dict__
-        values["accepted"] = accepted
-        values["clamped"] = clamped
-        values["applied"] = applied
-        values["rejected_reasons"] = rejected_reasons
+        outcome.__dict__.update(
+            accepted=accepted, clamped=clamped, applied=applied, rejected_reasons=rejected_reasons
+        )
         return outcome
 
 
@@ -161,10 +159,11 @@ class ActionResult:
         """The same object as the constructor makes (which checks nothing), without running
         ``__init__``: for backends that make one per control tick."""
         result = object.__new__(cls)
-        values = result.__dict__
-        values["action"] = action
-        values["accepted"] = accepted
-        values["reason"] = reason
-        values["effective_at_s"] = effective_at_s
-        values["outcome"] = outcome
+        result.__dict__.update(
+            action=action,
+            accepted=accepted,
+            reason=reason,
+            effective_at_s=effective_at_s,
+            outcome=outcome,
+        )
         return result

@@ -103,10 +103,7 @@ class CostBreakdown:
         """The same object as the constructor makes (which checks nothing), without running
         ``__init__``: for backends that make one per control tick."""
         cost = object.__new__(cls)
-        values = cost.__dict__
-        values["allocation"] = allocation
-        values["pool"] = pool
-        values["migration"] = migration
+        cost.__dict__.update(allocation=allocation, pool=pool, migration=migration)
         return cost
 
     @property
