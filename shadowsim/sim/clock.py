@@ -7,8 +7,8 @@ at exactly ``t`` stays for the next run, as behind ``run``'s urgent stop event: 
 ``t`` that would run before the stop can only be scheduled at time ``t`` itself), then sets
 the clock to ``t``. Events are taken in the same order, so the simulation is the same.
 :meth:`ControlClock.call_in` schedules a call the way a timeout with a callback does, in
-the same queue and order, without the :class:`simpy.Timeout` object (one per control tick
-for the scaling landings).
+the same queue and order, without the :class:`simpy.Timeout` object: the simulator schedules
+its handlers (spares ready, moves, scaling landings: one per control tick) this way.
 """
 
 from __future__ import annotations

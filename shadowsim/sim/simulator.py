@@ -268,8 +268,7 @@ class Simulator:
 
     def at(self, delay_s: float, handler: Callable[[], None]) -> None:
         """Run ``handler`` as a SimPy event ``delay_s`` from now."""
-        event = self.env.timeout(delay_s)
-        event.callbacks.append(lambda _event: handler())
+        self.env.call_in(delay_s, lambda _event: handler(), None)
 
     def _sync(self, until_tick: int) -> None:
         """Account every tick before ``until_tick``, putting due scaling in force on the way.
