@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from experiments import bench_sim
+from experiments import bench_sim, bench_sim_scaling
 from shadowsim.errors import ConfigError
 
 
@@ -41,3 +41,33 @@ def test_bench_sim_refuses_an_unknown_kernel(monkeypatch: pytest.MonkeyPatch) ->
         bench_sim.main()
     assert info.value.key == "BENCH_SIM_KERNEL"
     assert "JIT" in str(info.value)
+
+
+def test_bench_sim_scaling_fits_fixed_and_per_vm_costs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BENCH_SIM_SIZES", "10,40")
+    monkeypatch.setenv("BENCH_SIM_TICKS", "24")
+    monkeypatch.setenv("BENCH_SIM_REPEATS", "1")
+    bench_sim_scaling.main()
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["sizes"] == [10, 40]
+    assert len(summary["us_per_tick"]) == 2
+    assert all(us > 0 for us in summary["us_per_tick"])
+    # two sizes: the line goes through both points
+    for n_vms, us in zip(summary["sizes"], summary["us_per_tick"], strict=True):
+        fit = summary["fixed_us_per_tick"] + summary["ns_per_vm_tick"] * 1e-3 * n_vms
+        assert fit == pytest.approx(us, rel=1e-6)
+    assert any(line.startswith("fit:") for line in lines[:-1])
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [("100,abc", "'abc'"), ("100,0", "at least 1 VM"), ("100,100", "two different sizes")],
+)
+def test_bench_sim_scaling_refuses_bad_sizes(text: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        bench_sim_scaling.parse_sizes(text)
+    assert info.value.key == "BENCH_SIM_SIZES"
+    assert needle in str(info.value)
