@@ -1,8 +1,11 @@
-"""experiments.bench_sim runs end to end on a small case; its last line is the JSON summary."""
+"""experiments.bench_sim and bench_sim_scaling run end to end on small cases; their last line
+is the JSON summary."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -10,16 +13,30 @@ from experiments import bench_sim, bench_sim_scaling
 from shadowsim.errors import ConfigError
 
 
+def _run(
+    main: Callable[[], None],
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[list[str], dict[str, Any]]:
+    """Run a benchmark's ``main`` with ``env`` set; its printed lines and last-line JSON."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    main()
+    lines = capsys.readouterr().out.strip().splitlines()
+    return lines, json.loads(lines[-1])
+
+
 def test_bench_sim_small(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("BENCH_SIM_APPS", "30")
-    monkeypatch.setenv("BENCH_SIM_TICKS", "24")
-    monkeypatch.setenv("BENCH_SIM_NAIVE_TICKS", "6")
-    monkeypatch.setenv("BENCH_SIM_REPEATS", "1")
-    bench_sim.main()
-    lines = capsys.readouterr().out.strip().splitlines()
-    summary = json.loads(lines[-1])
+    env = {
+        "BENCH_SIM_APPS": "30",
+        "BENCH_SIM_TICKS": "24",
+        "BENCH_SIM_NAIVE_TICKS": "6",
+        "BENCH_SIM_REPEATS": "1",
+    }
+    lines, summary = _run(bench_sim.main, env, monkeypatch, capsys)
     for key in ("vm_steps_per_s", "naive_vm_steps_per_s", "speedup"):
         assert summary[key] > 0
     assert summary["n_vms"] == 30
@@ -46,12 +63,8 @@ def test_bench_sim_refuses_an_unknown_kernel(monkeypatch: pytest.MonkeyPatch) ->
 def test_bench_sim_scaling_fits_fixed_and_per_vm_costs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("BENCH_SIM_SIZES", "10,40")
-    monkeypatch.setenv("BENCH_SIM_TICKS", "24")
-    monkeypatch.setenv("BENCH_SIM_REPEATS", "1")
-    bench_sim_scaling.main()
-    lines = capsys.readouterr().out.strip().splitlines()
-    summary = json.loads(lines[-1])
+    env = {"BENCH_SIM_SIZES": "10,40", "BENCH_SIM_TICKS": "24", "BENCH_SIM_REPEATS": "1"}
+    lines, summary = _run(bench_sim_scaling.main, env, monkeypatch, capsys)
     assert summary["sizes"] == [10, 40]
     assert len(summary["us_per_tick"]) == 2
     assert all(us > 0 for us in summary["us_per_tick"])
