@@ -36,6 +36,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from experiments.cli_errors import reports_errors
 from shadowsim.config_store import register_configs
 from shadowsim.errors import ConfigError
 from shadowsim.resources import Resource
@@ -116,6 +117,7 @@ def _latency(lstm: Any, workload: Workload, cfg: DictConfig, console: Console) -
 
 
 @hydra.main(config_path="../conf", config_name="bench_forecast", version_base=None)
+@reports_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

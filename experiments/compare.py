@@ -21,6 +21,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from experiments.cli_errors import reports_errors
 from shadowsim.errors import ConfigError
 from shadowsim.metrics.tracked_runs import TrackedRun, episode_metrics, load_tracked_runs
 
@@ -62,6 +63,7 @@ def _utc(ms: int) -> str:
 
 
 @hydra.main(config_path="../conf", config_name="compare", version_base=None)
+@reports_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     from hydra.core.hydra_config import HydraConfig

@@ -25,6 +25,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.cli_errors import reports_errors
 from shadowsim.actions import PoolTargetAction, ScaleAllAction, ShiftToSpareAction
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.engine.engine import rejections
@@ -153,6 +154,7 @@ def run_deployment(
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="live/deploy")
+@reports_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     live = build_config(LiveConfig, cfg.live, "live")

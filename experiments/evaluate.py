@@ -25,6 +25,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.cli_errors import reports_errors
 from experiments.json_line import print_json_line
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.shadow.forecaster import Forecaster
@@ -68,6 +69,7 @@ def _fmt(value: Any) -> str:
 
 
 @hydra.main(config_path="../conf", config_name="evaluate", version_base=None)
+@reports_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

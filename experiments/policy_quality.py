@@ -28,6 +28,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.cli_errors import reports_errors
 from experiments.json_line import print_json_line
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.errors import ConfigError
@@ -130,6 +131,7 @@ def check_targets(
 
 
 @hydra.main(config_path="../conf", config_name="policy_quality", version_base=None)
+@reports_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

@@ -24,6 +24,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.cli_errors import reports_errors
 from experiments.json_line import print_json_line
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
@@ -93,6 +94,7 @@ def print_comparison(rows: dict[str, EpisodeMetrics], title: str) -> None:
 
 
 @hydra.main(config_path="../conf", config_name="simulate", version_base=None)
+@reports_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

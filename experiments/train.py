@@ -33,6 +33,7 @@ import gymnasium as gym
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.cli_errors import reports_errors
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.sim.config import ClusterConfig
 from shadowsim.workloads.loading import load_workload
@@ -75,6 +76,7 @@ class ClusterEnvFactory:
 
 
 @hydra.main(config_path="../conf", config_name="train", version_base=None)
+@reports_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

@@ -23,7 +23,15 @@ class ConfigError(ShadowSimError, ValueError):
 
     def __init__(self, key: str, message: str) -> None:
         self.key = key
+        self.detail = message
         super().__init__(f"config key '{key}': {message}")
+
+    def under(self, parent: str) -> ConfigError:
+        """The same error with its key given from ``parent`` (``path`` -> ``workload.path``),
+        for the config tree the user wrote; unchanged when the key already starts there."""
+        if self.key == parent or self.key.startswith(f"{parent}."):
+            return self
+        return ConfigError(f"{parent}.{self.key}", self.detail)
 
 
 class UnknownNameError(ShadowSimError, KeyError):

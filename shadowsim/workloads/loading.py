@@ -72,6 +72,7 @@ def load_workload(config: Any) -> Workload:
 
     from shadowsim.config_store import build_config
 
+    from_hydra = isinstance(config, DictConfig)
     if isinstance(config, DictConfig):
         schema = OmegaConf.get_type(config)
         if isinstance(schema, type) and schema is not dict:
@@ -80,7 +81,13 @@ def load_workload(config: Any) -> Workload:
         source = WORKLOAD_SOURCES.get(name)
         if type(config) is source.config:
             loader: WorkloadLoader = source.loader(config)
-            return loader.load()
+            try:
+                return loader.load()
+            except ConfigError as err:
+                if not from_hydra:
+                    raise
+                # name the key as the user wrote it: workload.path, not path
+                raise err.under("workload") from err
     known = ", ".join(WORKLOAD_SOURCES.names())
     raise ConfigError(
         "workload",

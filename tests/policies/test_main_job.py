@@ -59,3 +59,19 @@ def test_the_main_job_compares_every_policy_with_the_oracle(tmp_path: Path):
     assert out["shadow"]["champion"]  # shadow models registered
     assert set(out["mlflow_runs"]) == set(out["policies"])
     assert (tmp_path / "run" / "comparison.png").is_file()
+
+
+def test_a_users_mistake_is_one_line_on_stderr_and_status_2(tmp_path: Path):
+    missing = tmp_path / "nowhere"
+    args = [
+        sys.executable, "-m", "experiments.simulate", f"hydra.run.dir={tmp_path / 'run'}",
+        "workload=bitbrains", f"workload.path={missing}",
+    ]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: config key 'workload.path': {missing} does not exist; "
+        "check the spelling and the folder"
+    )

@@ -287,3 +287,23 @@ def test_real_bitbrains_month() -> None:
     cpu = w.demand[:, :, Resource.CPU]
     assert (cpu <= _size(w)[:, None, Resource.CPU] + 1e-9).all()
     assert set(np.unique(w.priority)) <= {0, 1, 2}
+
+
+def test_a_hydra_node_names_the_bad_key_as_the_user_wrote_it(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from shadowsim.config_store import schema_node
+    from shadowsim.workloads.loading import load_workload
+
+    missing = tmp_path / "missing"
+    node = OmegaConf.merge(schema_node(BitbrainsConfig), {"path": str(missing)})
+    with pytest.raises(ConfigError) as info:
+        load_workload(node)
+    assert info.value.key == "workload.path"
+    assert str(info.value) == (
+        f"config key 'workload.path': {missing} does not exist; check the spelling and the folder"
+    )
+    with pytest.raises(ConfigError) as direct:  # a config object keeps its own keys
+        load_workload(BitbrainsConfig(path=str(missing)))
+    assert direct.value.key == "path"
+    assert info.value.under("workload") is info.value  # already named from there
