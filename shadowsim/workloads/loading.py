@@ -84,10 +84,11 @@ def load_workload(config: Any) -> Workload:
             try:
                 return loader.load()
             except ConfigError as err:
-                if not from_hydra:
+                # from a Hydra node, name the key as the user wrote it: workload.path
+                named = err.under("workload") if from_hydra else err
+                if named is err:
                     raise
-                # name the key as the user wrote it: workload.path, not path
-                raise err.under("workload") from err
+                raise named from err
     known = ", ".join(WORKLOAD_SOURCES.names())
     raise ConfigError(
         "workload",
