@@ -73,7 +73,7 @@ def load_workload(config: Any) -> Workload:
     from shadowsim.config_store import build_config
 
     from_hydra = isinstance(config, DictConfig)
-    if isinstance(config, DictConfig):
+    if from_hydra:
         schema = OmegaConf.get_type(config)
         if isinstance(schema, type) and schema is not dict:
             config = build_config(schema, config, key="workload")
