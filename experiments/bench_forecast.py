@@ -34,12 +34,14 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from experiments.cli_errors import reports_errors
 from shadowsim.config_store import register_configs
 from shadowsim.errors import ConfigError
 from shadowsim.resources import Resource
+from shadowsim.shadow.error_concentration import top_error_apps
 from shadowsim.shadow.evaluation import (
     BenchmarkResult,
     inference_times_ms,
@@ -48,6 +50,7 @@ from shadowsim.shadow.evaluation import (
 )
 from shadowsim.shadow.forecasters.configs import ForecasterConfig, forecaster_config_from_node
 from shadowsim.shadow.forecasters.lstm import LSTMConfig, LSTMForecaster
+from shadowsim.shadow.horizon import horizon_steps
 from shadowsim.workloads.loading import load_workload
 from shadowsim.workloads.workload import Workload
 
@@ -62,9 +65,8 @@ def _tables(result: BenchmarkResult, horizons: list[str]) -> list[Table]:
     """One table per resource: forecaster x horizon rows, MAE / RMSE / P90 coverage / train s."""
     tables = []
     for r in Resource:
-        table = Table(
-            title=f"{r.name.lower()} [{r.unit}]: P50 errors and P90 coverage on the test span"
-        )
+        what = f"{r.name.lower()} [{r.unit}]: P50 errors and P90 coverage on the test span"
+        table = Table(title=escape(what))
         for col in ("forecaster", "horizon", "MAE", "RMSE", "P90 coverage", "train s"):
             table.add_column(col, justify="left" if col in ("forecaster", "horizon") else "right")
         for name, per_res in result.metrics.items():
@@ -74,6 +76,35 @@ def _tables(result: BenchmarkResult, horizons: list[str]) -> list[Table]:
                               f"{m['p90_coverage']:.3f}", f"{m['train_s']:.1f}")  # fmt: skip
         tables.append(table)
     return tables
+
+
+def concentration_table(
+    result: BenchmarkResult, horizon: str, steps: int, app_ids: list[str], top: int
+) -> Table:
+    """Per resource, the ``top`` applications holding most of the error of the LSTM (or of
+    the first forecaster when no LSTM ran) at ``horizon``, with every forecaster's MAE on them."""
+    scores = {name: per_h[horizon] for name, per_h in result.scores.items()}
+    ranked_by = "lstm" if "lstm" in scores else next(iter(scores))
+    table = Table(
+        title=f"where {ranked_by}'s error is at {horizon}: the {top} applications with the largest "
+        f"share of its absolute error, and every forecaster's MAE on them"
+    )
+    for col in ("resource", "app", "share", *scores):
+        table.add_column(col, justify="left" if col in ("resource", "app") else "right")
+    for r in Resource:
+        top_apps = top_error_apps(scores, r, ranked_by=ranked_by, steps=steps, top=top)
+        for i, (app, share) in enumerate(zip(top_apps.apps, top_apps.share, strict=True)):
+            table.add_row(
+                escape(f"{r.name.lower()} [{r.unit}]") if i == 0 else "",
+                app_ids[int(app)],
+                f"{share:.1%}",
+                *(f"{top_apps.mae[name][i]:.4g}" for name in scores),
+            )
+        table.add_row(
+            "", f"top {len(top_apps.apps)} of {top_apps.n_apps}",
+            f"{top_apps.total_share:.1%}", *("" for _ in scores), end_section=True,
+        )  # fmt: skip
+    return table
 
 
 def target_checks(
@@ -167,6 +198,11 @@ def main(cfg: DictConfig) -> None:
     )
     for table in _tables(result, horizons):
         console.print(table)
+    if int(cfg.error_apps) > 0 and target in horizons:
+        steps = horizon_steps(target, workload.interval_s, key="target_horizon")
+        console.print(
+            concentration_table(result, target, steps, list(workload.app_ids), int(cfg.error_apps))
+        )
     out: dict[str, Any] = {
         name: {
             res: {h: {k: round(v[k], 6) for k in ("mae", "rmse", "p90_coverage", "train_s")}
