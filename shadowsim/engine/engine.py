@@ -139,7 +139,7 @@ class AllocationEngine:
         )
         self.guardrails = parts.guardrails(spec, cfg.guardrails, component_map=self.components)
         self.reward = parts.reward(spec, cfg.reward)
-        self.pool_sizer = PoolSizer(spec, cfg.pool, cfg.reward.priority_weights)
+        self.pool_sizer: PoolSizer = parts.pool_sizer(spec, cfg.pool, cfg.reward.priority_weights)
         self.shift_planner = parts.shift_planner(spec, cfg.shifting, component_map=self.components)
         self.ref = reference_sizes(self.history, cfg.observation)
         floor = np.asarray(cfg.observation.ref_floor)
@@ -261,9 +261,9 @@ class AllocationEngine:
         if share is None and not sizer.due():
             return None
         error = self.tracker.error
-        level = sizer.error_level(error)  # once for the share and the mix
+        level, load = sizer.levels(state, error)  # once for the share and the mix
         if share is None:
-            share = sizer.auto_share(state, error, error_level=level)
+            share = sizer.auto_share(state, error, error_level=level, load_level=load)
         targets = sizer.targets(share, error, error_level=level)
         if targets == tuple(state.pool_target.tolist()):
             return None

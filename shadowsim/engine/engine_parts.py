@@ -2,11 +2,11 @@
 
 The numpy classes (:class:`ComponentMap`, :class:`ActionCodec`, :class:`Guardrails`,
 :class:`ShiftPlanner`, :class:`ForecastErrorTracker`, :class:`ObservationBuilder`,
-:class:`DemandWindow`, :class:`Reward`) are the reference; their ``Fused*`` subclasses
-(``shadowsim.engine.fused.*``) compute the same results with numba kernels, several times
-faster per step. :func:`engine_parts` picks one
-set; the compiled modules, and numba with them, are imported only when asked for, so
-``import shadowsim`` stays light.
+:class:`DemandWindow`, :class:`Reward`, :class:`PoolSizer`) are the reference; their
+``Fused*`` subclasses (``shadowsim.engine.fused.*``) compute the same results with numba
+kernels, several times faster per step. :func:`engine_parts` picks one set; the compiled
+modules, and numba with them, are imported only when asked for, so ``import shadowsim``
+stays light.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from shadowsim.engine.demand_window import DemandWindow
 from shadowsim.engine.forecast_error import ForecastErrorTracker
 from shadowsim.engine.guardrails import Guardrails
 from shadowsim.engine.observation import ObservationBuilder
+from shadowsim.engine.pool_sizing import PoolSizer
 from shadowsim.engine.reward import Reward
 from shadowsim.engine.shifting import ShiftPlanner
 
@@ -36,6 +37,7 @@ class EngineParts:
         builder: Builds observations.
         window: Keeps the recent demand window.
         reward: Computes the reward terms.
+        pool_sizer: Sizes the spare pool.
     """
 
     component_map: type[ComponentMap] = ComponentMap
@@ -46,6 +48,7 @@ class EngineParts:
     builder: type[ObservationBuilder] = ObservationBuilder
     window: type[DemandWindow] = DemandWindow
     reward: type[Reward] = Reward
+    pool_sizer: type[PoolSizer] = PoolSizer
 
 
 def engine_parts(jit: bool) -> EngineParts:
@@ -58,6 +61,7 @@ def engine_parts(jit: bool) -> EngineParts:
     from shadowsim.engine.fused.forecast_error import FusedForecastErrorTracker
     from shadowsim.engine.fused.guardrails import FusedGuardrails
     from shadowsim.engine.fused.observation import FusedObservationBuilder
+    from shadowsim.engine.fused.pool_sizing import FusedPoolSizer
     from shadowsim.engine.fused.reward import FusedReward
     from shadowsim.engine.fused.shifting import FusedShiftPlanner
 
@@ -70,4 +74,5 @@ def engine_parts(jit: bool) -> EngineParts:
         builder=FusedObservationBuilder,
         window=FusedDemandWindow,
         reward=FusedReward,
+        pool_sizer=FusedPoolSizer,
     )

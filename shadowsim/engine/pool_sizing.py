@@ -119,6 +119,10 @@ class PoolSizer:
             return self.config.error_cap
         return min(max(level, 0.0), self.config.error_cap)
 
+    def levels(self, state: ClusterState, forecast_error: F64) -> tuple[float, float]:
+        """``(error_level(forecast_error), load_level(state))``: what one pool decision reads."""
+        return self.error_level(forecast_error), self.load_level(state)
+
     @staticmethod
     def load_level(state: ClusterState) -> float:
         """Usage share of the busiest resource over the whole cluster."""
@@ -127,7 +131,12 @@ class PoolSizer:
         return float((used / np.maximum(capacity, 1e-12)).max())
 
     def auto_share(
-        self, state: ClusterState, forecast_error: F64, *, error_level: float | None = None
+        self,
+        state: ClusterState,
+        forecast_error: F64,
+        *,
+        error_level: float | None = None,
+        load_level: float | None = None,
     ) -> float:
         """The rule's total spare share of C (before rounding and clipping).
 
@@ -135,10 +144,12 @@ class PoolSizer:
             state: The latest snapshot (cluster load).
             forecast_error: ``(A, 4)`` recent relative forecast errors.
             error_level: ``error_level(forecast_error)`` when the caller has it already.
+            load_level: ``load_level(state)`` when the caller has it already.
         """
         cfg = self.config
         level = self.error_level(forecast_error) if error_level is None else error_level
-        return cfg.base_share + cfg.load_share * self.load_level(state) + cfg.error_share * level
+        load = self.load_level(state) if load_level is None else load_level
+        return cfg.base_share + cfg.load_share * load + cfg.error_share * level
 
     def targets(
         self, share: float, forecast_error: F64, *, error_level: float | None = None
