@@ -18,14 +18,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from shadowsim.cluster_state import ClusterSpec, ClusterState
-from shadowsim.engine.pool_sizing import (
-    _CPU,
-    _MEMORY,
-    DEFAULT_PRIORITY_WEIGHTS,
-    PoolSizer,
-    PoolSizingConfig,
-)
+from shadowsim.cluster_state import ClusterState
+from shadowsim.engine.pool_sizing import _CPU, _MEMORY, PoolSizer
 from shadowsim.sim.jit import njit
 
 F64 = NDArray[np.float64]
@@ -60,28 +54,18 @@ def _inputs(  # pragma: no cover - compiled
 
 
 class FusedPoolSizer(PoolSizer):
-    """:class:`PoolSizer` whose :meth:`levels` is one compiled call (same levels).
+    """:class:`PoolSizer` whose :meth:`levels` is one compiled call (same levels)."""
 
-    Args:
-        spec: The cluster's static description.
-        config: The rule's parameters.
-        priority_weights: Weight per class LOW, MEDIUM, HIGH for averaging errors.
-    """
-
-    def __init__(
-        self,
-        spec: ClusterSpec,
-        config: PoolSizingConfig | None = None,
-        priority_weights: tuple[float, ...] = DEFAULT_PRIORITY_WEIGHTS,
-    ) -> None:
-        super().__init__(spec, config, priority_weights)
-        self._per_app = np.empty(spec.n_apps)
+    _per_app: F64 | None = None  # the per-application error sums, made on first use
 
     def levels(self, state: ClusterState, forecast_error: F64) -> tuple[float, float]:
         """``(error_level(forecast_error), load_level(state))``, as the reference."""
         used, capacity = state.host_used, state.host_capacity
+        per_app = self._per_app
+        if per_app is None:
+            per_app = self._per_app = np.empty(self._weights.shape[0])
         if (
-            forecast_error.shape != (self._per_app.shape[0], 4)
+            forecast_error.shape != (per_app.shape[0], 4)
             or used.shape != capacity.shape
             or used.ndim != 2
             or capacity.shape[0] == 0
@@ -89,8 +73,8 @@ class FusedPoolSizer(PoolSizer):
             or not forecast_error.dtype == used.dtype == capacity.dtype == np.float64
         ):  # the reference's own result or error (a reduction in numpy's order of another layout)
             return super().levels(state, forecast_error)
-        load = _inputs(forecast_error, used, capacity, self._per_app)
-        level = 0.5 * float(self._weights @ self._per_app)
+        load = _inputs(forecast_error, used, capacity, per_app)
+        level = 0.5 * float(self._weights @ per_app)
         cap = self.config.error_cap
         error_level = cap if math.isnan(level) else min(max(level, 0.0), cap)
         return error_level, float(load)
