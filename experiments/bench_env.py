@@ -6,20 +6,21 @@ one JSON object::
 
     {"n_apps": 100, "fast": {...}, "fast_hold": {...}, "online": {...}, "ppo": {...}, ...}
 
-Each env mode reports ``steps_per_s`` (resets excluded; random valid actions, or the hold
-action for ``fast_hold``), ``steps_per_s_with_resets`` and ``reset_s`` (a new episode; fast
-mode reuses forecasts of earlier episodes where they overlap) and ``reset_cold_s`` (a reset
-with no forecasts kept, i.e. the first episode), the process CPU time per step (``cpu_us``,
-which a shared machine inflates less than wall time), and the split of a step's time between
-the simulator backend (``backend_us`` = ``apply_us`` + ``advance_us``) and the rest of the
-engine (``engine_us``: decoding, guardrails, pool sizing, shifting, forecasts, observation,
-reward, info). The split comes from a second pass over the same episodes with the simulator
-wrapped in timers (``timed_step_us``: that pass's step time, timers included); the
-headline figures come from the first, unwrapped pass. ``fast_numpy_engine`` repeats ``fast``
-with the engine's numpy reference instead of its compiled kernels (``EngineConfig.kernel``),
-i.e. the engine as it was before them. Arguments (all optional): ``--n-apps``, ``--steps``,
-``--ppo-steps``, ``--seed``, ``--repeat`` (runs per env mode, default 3; the fastest is
-reported).
+Each env mode reports ``steps_per_s`` (resets excluded; random valid actions, or the hold action
+for ``fast_hold``), ``steps_per_s_with_resets`` and ``reset_s`` (a new episode; fast mode reuses
+forecasts of earlier episodes where they overlap) and ``reset_cold_s`` (a reset with no
+forecasts kept, i.e. the first episode), the process CPU time per step (``cpu_us``, which a
+shared machine inflates less than wall time), the median step time (``median_step_us``, and
+``steps_per_s_at_median_step``: the rate at that speed; the headline ``steps_per_s`` is the
+mean, which slow steps and other processes raise), and the split of a step's time between the
+simulator backend (``backend_us`` = ``apply_us`` + ``advance_us``) and the rest of the engine
+(``engine_us``: decoding, guardrails, pool sizing, shifting, forecasts, observation, reward,
+info). The split comes from a second pass over the same episodes with the simulator wrapped in
+timers (``timed_step_us``: that pass's step time, timers included); the headline figures come
+from the first, unwrapped pass. ``fast_numpy_engine`` repeats ``fast`` with the engine's numpy
+reference instead of its compiled kernels (``EngineConfig.kernel``), i.e. the engine as it was
+before them. Arguments (all optional): ``--n-apps``, ``--steps``, ``--ppo-steps``, ``--seed``,
+``--repeat`` (runs per env mode, default 3; the fastest is reported).
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ def bench_env_mode(
         "steps_per_s": done / bare.step_s,
         "steps_per_s_with_resets": done / (bare.step_s + bare.reset_s),
         "step_us": 1e6 * bare.step_s / done,
+        "median_step_us": 1e6 * bare.median_step_s,
+        "steps_per_s_at_median_step": 1.0 / bare.median_step_s,
         "cpu_us": 1e6 * bare.cpu_s / done,
         "timed_step_us": 1e6 * timed_step_s,
         "backend_us": 1e6 * (split.apply_s + split.advance_s) / split.steps,
@@ -164,6 +167,8 @@ class StepRun:
         resets: Resets made.
         apply_s: Wall time in ``Simulator.apply`` (0 unless timed), s.
         advance_s: Wall time in ``Simulator.advance`` (0 unless timed), s.
+        median_step_s: Median wall time of one step, s (less moved by other processes than
+            the mean ``step_s / steps``).
     """
 
     steps: int
@@ -173,6 +178,7 @@ class StepRun:
     resets: int
     apply_s: float = 0.0
     advance_s: float = 0.0
+    median_step_s: float = 0.0
 
 
 def _run_steps(
@@ -183,6 +189,7 @@ def _run_steps(
     wrapper's own cost is why the headline figures come from an unwrapped run)."""
     step_s = cpu_s = reset_s = apply_s = advance_s = 0.0
     done = resets = 0
+    durations: list[float] = []
     while done < steps:
         t0 = time.perf_counter()
         env.reset(seed=seed + resets)
@@ -192,17 +199,25 @@ def _run_steps(
         if wrapper is not None:
             env.engine.backend = wrapper
         truncated = False
+        marks: list[float] = []  # each step's start, then the episode's end
+        clock = time.perf_counter
         c0 = time.process_time()
-        t0 = time.perf_counter()
+        t0 = clock()
         while not truncated and done < steps:
+            marks.append(clock())
             _, _, _, truncated, _ = env.step(actions[done % len(actions)])
             done += 1
-        step_s += time.perf_counter() - t0
+        end = clock()
+        step_s += end - t0
+        marks.append(end)
+        durations.extend(np.diff(marks).tolist())
         cpu_s += time.process_time() - c0
         if wrapper is not None:
             apply_s += wrapper.apply_s
             advance_s += wrapper.advance_s
-    return StepRun(done, step_s, cpu_s, reset_s, resets, apply_s, advance_s)
+    return StepRun(
+        done, step_s, cpu_s, reset_s, resets, apply_s, advance_s, float(np.median(durations))
+    )
 
 
 def _cold_reset_s(env: ClusterEnv, seed: int) -> float:
@@ -284,20 +299,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     load = os.getloadavg()[0]
     print(f"shadowsim env benchmark: {args.n_apps} applications, one CPU thread")
     print(f"(load average {load:.2f} on {os.cpu_count()} CPUs while it ran)")
-    header = f"{'mode':<18}{'steps/s':>9}{'w/ resets':>11}{'step us':>9}{'cpu us':>8}"
+    header = f"{'mode':<18}{'steps/s':>9}{'w/ resets':>11}{'step us':>9}{'median':>8}{'cpu us':>8}"
     header += f"{'apply us':>10}{'advance us':>12}{'engine us':>11}{'reset s':>9}{'cold s':>8}"
     print(header)
     for name, row in rows.items():
         print(
             f"{name:<18}{row['steps_per_s']:>9.0f}{row['steps_per_s_with_resets']:>11.0f}"
-            f"{row['step_us']:>9.0f}{row['cpu_us']:>8.0f}{row['apply_us']:>10.0f}"
+            f"{row['step_us']:>9.0f}{row['median_step_us']:>8.0f}{row['cpu_us']:>8.0f}"
+            f"{row['apply_us']:>10.0f}"
             f"{row['advance_us']:>12.0f}{row['engine_us']:>11.0f}{row['reset_s']:>9.2f}"
             f"{row['reset_cold_s']:>8.2f}"
         )
     print(
         "fast: random valid actions; fast_hold: the hold action; fast_numpy_engine: fast with "
         "the engine's numpy reference; online: random, online forecasts; apply/advance: the "
-        "simulator (Simulator.apply/advance); reset s: a new episode; cold s: the first one"
+        "simulator (Simulator.apply/advance); reset s: a new episode; cold s: the first one; "
+        "median: the median step's us (steps/s is from the mean: slow steps and other "
+        "processes raise it)"
     )
     if args.repeat > 1:
         print(f"(best of {args.repeat} runs per env mode)")

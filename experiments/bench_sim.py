@@ -20,7 +20,10 @@ are limited to 1 before numpy loads); run it pinned to one core (``taskset -c 1`
 machine: the 1-minute load average is printed, and the replays' CPU time too (the thread's
 own, ``time.thread_time``: what the wall time would be on an otherwise idle core, short of
 the cache and memory bandwidth other processes take). The last line printed is one JSON
-object; ``vm_steps_per_s`` is the every-tick run, policy included.
+object; ``vm_steps_per_s`` is the every-tick run, policy included (the mean over the whole
+replay); ``median_us_per_tick`` and ``vm_steps_per_s_at_median_tick`` give the median control
+interval of that run and the rate at its speed, which slow ticks (busy hours: more components
+over their allocation) and other processes move less.
 
 Environment variables: ``BENCH_SIM_APPS`` (1000), ``BENCH_SIM_TICKS`` (2016),
 ``BENCH_SIM_NAIVE_TICKS`` (288), ``BENCH_SIM_REPEATS`` (3, best of), ``BENCH_SIM_KERNEL``
@@ -62,7 +65,10 @@ class Replay:
         wall_s: Wall time of the whole loop (policy + simulator), s.
         cpu_s: CPU time of the thread over the same loop, s.
         policy_s: Part of the wall time spent in the policy's decisions, s.
+        median_interval_s: Median wall time of one control interval (decide, apply,
+            advance), s: less moved by other processes than the mean ``wall_s`` gives.
         vm_steps: VMs x ticks replayed.
+        interval_vm_steps: VMs x ticks of one control interval.
         sla_violation_share: Share of app-ticks with a broken SLA.
         dropped_share: Dropped demand / demand, per resource.
         cost_total: Total cost, cu.
@@ -72,7 +78,9 @@ class Replay:
     wall_s: float
     cpu_s: float
     policy_s: float
+    median_interval_s: float
     vm_steps: int
+    interval_vm_steps: int
     sla_violation_share: float
     dropped_share: list[float]
     cost_total: float
@@ -81,6 +89,11 @@ class Replay:
     def vm_steps_per_s(self) -> float:
         """VM-steps per second, policy included."""
         return self.vm_steps / self.wall_s
+
+    @property
+    def median_vm_steps_per_s(self) -> float:
+        """VM-steps per second at the median control interval's speed, policy included."""
+        return self.interval_vm_steps / self.median_interval_s
 
     @property
     def cpu_vm_steps_per_s(self) -> float:
@@ -113,17 +126,21 @@ def replay(
     gc.collect()  # garbage of earlier runs is not this one's to collect
     clock = time.perf_counter
     policy = 0.0
+    marks: list[float] = []  # the start of each control interval, then the end
     cpu_start = time.thread_time()
     start = clock()
     state = sim.advance()
     while not sim.done:
         t0 = clock()
+        marks.append(t0)
         action = rule.decide(state)
         policy += clock() - t0
         sim.apply([action])
         state = sim.advance()
-    wall = clock() - start
+    end = clock()
+    wall = end - start
     cpu = time.thread_time() - cpu_start
+    marks.append(end)
     totals = sim.ledger.totals
     demand = totals.demand.sum(axis=0)
     dropped = np.divide(totals.dropped.sum(axis=0), np.maximum(demand, 1e-300))
@@ -132,7 +149,9 @@ def replay(
         wall_s=wall,
         cpu_s=cpu,
         policy_s=policy,
+        median_interval_s=float(np.median(np.diff(marks))) if len(marks) > 1 else wall,
         vm_steps=sim.layout.n_components * workload.n_ticks,
+        interval_vm_steps=sim.layout.n_components * control_every,
         sla_violation_share=float(totals.violation_ticks.sum() / (workload.n_apps * totals.ticks)),
         dropped_share=[float(x) for x in dropped],
         cost_total=totals.cost.total,
@@ -225,6 +244,12 @@ def main() -> None:
             f"{run.cpu_vm_steps_per_s:12.3e} "
             f"{run.sla_violation_share:10.4f} {run.cost_total:10.1f}"
         )
+    print(
+        f"median control interval, every tick: {main_run.median_interval_s * 1e6:.1f} us = "
+        f"{main_run.median_vm_steps_per_s:.3e} VM-steps/s at that speed (the headline is the "
+        f"mean: {main_run.wall_s / n_ticks * 1e6:.1f} us; busy ticks and other processes make "
+        "the difference)"
+    )
     if compiled:
         print(
             f"numpy reference kernels, every tick: {reference.wall_s:.2f} s = "
@@ -244,6 +269,8 @@ def main() -> None:
         "sim_only_vm_steps_per_s": main_run.sim_vm_steps_per_s,
         "vm_steps_per_cpu_s": main_run.cpu_vm_steps_per_s,
         "us_per_tick": main_run.wall_s / n_ticks * 1e6,
+        "median_us_per_tick": main_run.median_interval_s * 1e6,
+        "vm_steps_per_s_at_median_tick": main_run.median_vm_steps_per_s,
         "vm_steps_per_s_by_control_every": {str(r.control_every): r.vm_steps_per_s for r in runs},
         "sim_only_vm_steps_per_s_by_control_every": {
             str(r.control_every): r.sim_vm_steps_per_s for r in runs

@@ -20,6 +20,8 @@ def test_bench_env_smoke(capsys: pytest.CaptureFixture[str]) -> None:
         assert row["cpu_us"] > 0
         assert row["backend_us"] + row["engine_us"] == pytest.approx(row["timed_step_us"])
         assert row["step_us"] > 0
+        assert 0 < row["median_step_us"] < row["steps"] * row["step_us"]
+        assert row["steps_per_s_at_median_step"] == pytest.approx(1e6 / row["median_step_us"])
         assert row["apply_us"] + row["advance_us"] == pytest.approx(row["backend_us"])
         assert row["reset_cold_s"] > 0
     assert summary["target_met"] == (summary["fast"]["steps_per_s"] >= 5000.0)

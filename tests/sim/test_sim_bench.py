@@ -50,6 +50,10 @@ def test_bench_sim_small(
     assert summary["load_avg_1m_before"] >= 0
     assert summary["vm_steps_per_cpu_s"] > 0
     assert summary["us_per_tick"] > 0
+    assert 0 < summary["median_us_per_tick"] < 24 * summary["us_per_tick"]
+    rate = summary["vm_steps_per_s_at_median_tick"]
+    assert rate == pytest.approx(30 / summary["median_us_per_tick"] * 1e6)
+    assert any(line.startswith("median control interval") for line in lines)
 
 
 def test_bench_sim_refuses_an_unknown_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
