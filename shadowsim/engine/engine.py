@@ -261,9 +261,11 @@ class AllocationEngine:
         if share is None and not sizer.due():
             return None
         error = self.tracker.error
-        level, load = sizer.levels(state, error)  # once for the share and the mix
-        if share is None:
+        if share is None:  # both levels in one call, each used once
+            level, load = sizer.levels(state, error)
             share = sizer.auto_share(state, error, error_level=level, load_level=load)
+        else:  # the policy's share: the load is not needed
+            level = sizer.error_level(error)
         targets = sizer.targets(share, error, error_level=level)
         if targets == tuple(state.pool_target.tolist()):
             return None

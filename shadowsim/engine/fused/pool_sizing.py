@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from shadowsim.cluster_state import ClusterState
 from shadowsim.engine.pool_sizing import _CPU, _MEMORY, PoolSizer
+from shadowsim.resources import N_RESOURCES
 from shadowsim.sim.jit import njit
 
 F64 = NDArray[np.float64]
@@ -65,7 +66,7 @@ class FusedPoolSizer(PoolSizer):
         if per_app is None:
             per_app = self._per_app = np.empty(self._weights.shape[0])
         if (
-            forecast_error.shape != (per_app.shape[0], 4)
+            forecast_error.shape != (per_app.shape[0], N_RESOURCES)
             or used.shape != capacity.shape
             or used.ndim != 2
             or capacity.shape[0] == 0
