@@ -79,10 +79,7 @@ def top_error_apps(
     total = float(err.sum())
     order = np.argsort(-err, kind="stable")[: min(top, int(counted.sum()))].astype(np.int64)
     share = err[order] / total if total > 0 else np.zeros(len(order))
-    mae = {}
-    for name, s in scores.items():
-        n = s.count[order, :steps, r].sum(axis=1)
-        mae[name] = s.abs_err[order, :steps, r].sum(axis=1) / np.maximum(n, 1.0)
+    mae = {name: s.per_app(steps)["mae"][order, r] for name, s in scores.items()}
     return TopErrorApps(
         resource=resource,
         ranked_by=ranked_by,
