@@ -29,6 +29,7 @@ class LSTMConfig:
     dropout: float = 0.0
     size_weight: float = 0.5
     calibrate: bool = True
+    calibrate_hold: bool = True
     seed: int = 0
     train: TrainConfig = field(default_factory=TrainConfig)
     update_window: str = "2d"

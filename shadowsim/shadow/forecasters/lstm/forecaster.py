@@ -28,6 +28,7 @@ from shadowsim.shadow.forecasters.lstm.features import (
     fit_scales,
     pairs,
 )
+from shadowsim.shadow.forecasters.lstm.hold_band import calibrate_hold
 from shadowsim.shadow.forecasters.lstm.model import QuantileLSTM
 from shadowsim.shadow.forecasters.lstm.training import (
     Batches,
@@ -70,6 +71,9 @@ class LSTMForecaster(Forecaster):
             1 approximates an error in the resource's own units (big applications count more).
         calibrate: Shift the quantiles other than the median so that their coverage on the
             validation window matches their level (conformal calibration).
+        calibrate_hold: Choose the hold band per resource on the validation window (the
+            median forecast is the last value where it differs from it by less than the
+            band; see :mod:`~shadowsim.shadow.forecasters.lstm.hold_band`); False: no band.
         seed: Seed of weights and batch order.
         train: Training config (a :class:`TrainConfig` or a dict of its fields).
         update_window: Most recent history used by :meth:`update` (duration or s).
@@ -97,6 +101,7 @@ class LSTMForecaster(Forecaster):
         dropout: float = 0.0,
         size_weight: float = 0.5,
         calibrate: bool = True,
+        calibrate_hold: bool = True,
         seed: int = 0,
         train: TrainConfig | dict[str, Any] | None = None,
         update_window: str | float = "2d",
@@ -112,7 +117,8 @@ class LSTMForecaster(Forecaster):
             "horizon": horizon, "context": context, "patch": patch, "season": season,
             "level_spans": list(level_spans),
             "hidden": hidden, "layers": layers, "head_hidden": head_hidden, "dropout": dropout,
-            "size_weight": size_weight, "calibrate": calibrate, "seed": seed,
+            "size_weight": size_weight, "calibrate": calibrate,
+            "calibrate_hold": calibrate_hold, "seed": seed,
             "update_window": update_window, "update_epochs": update_epochs,
             "update_lr": update_lr, "drift_lr": drift_lr, "drift_threshold": drift_threshold,
         }  # fmt: skip
@@ -155,6 +161,7 @@ class LSTMForecaster(Forecaster):
                 self.spec.horizon,
                 len(self.quantiles),
                 float(self.hparams["dropout"]),
+                median=self.quantiles.index(0.5) if 0.5 in self.quantiles else -1,
             ).eval()
 
     @property
@@ -203,6 +210,14 @@ class LSTMForecaster(Forecaster):
             log.info(
                 "lstm: calibrated quantile shifts on validation (normalised units): %s",
                 shift.numpy().round(3).tolist(),
+            )
+        if self.hparams["calibrate_hold"]:
+            hold = calibrate_hold(self.model, val_data, self.scale)
+            log.info(
+                "lstm: hold band on validation (normalised units) %s: median MAE %s -> %s",
+                hold.band.round(3).tolist(),
+                np.round(hold.mae_before, 4).tolist(),
+                np.round(hold.mae_after, 4).tolist(),
             )
         return self
 
@@ -370,6 +385,8 @@ class LSTMForecaster(Forecaster):
                 for k, v in arrays.items()
                 if k.startswith("model.")
             }
+            # states saved before the hold band existed forecast as they did: no band
+            weights.setdefault("hold_band", torch.zeros_like(obj.model.hold_band))
             obj.model.load_state_dict(weights, strict=True)
         except (KeyError, TypeError, RuntimeError, ValueError) as err:
             raise ForecastError(f"lstm: incomplete or mismatched state: {err}") from err
