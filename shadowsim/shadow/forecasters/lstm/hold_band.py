@@ -9,7 +9,9 @@ of the median in the data's own units (vCPU, MiB, KB/s) on the validation window
 test data. A band is kept only when it lowers that error by at least ``min_gain``
 (relative), so a series the network reads better than persistence keeps a band of zero, and
 the forecasts stay what they were. The band is a buffer of the model, saved with its
-weights.
+weights; :meth:`~shadowsim.shadow.forecasters.lstm.forecaster.LSTMForecaster.update`
+(fine-tuning) keeps it and trains on the network's own outputs, a new ``fit`` chooses it
+again.
 """
 
 from __future__ import annotations
