@@ -51,7 +51,10 @@ def fit_scales(history: NDArray[np.float64]) -> NDArray[np.float64]:
 def denormalise(z: NDArray[np.floating], scale: NDArray[np.float64]) -> NDArray[np.float64]:
     """Inverse of :meth:`Series.z` for forecasts ``(n_apps, ..., 4, n_quantiles)``."""
     s = scale.reshape(scale.shape[0], *([1] * (z.ndim - 3)), N_RESOURCES, 1)
-    out: NDArray[np.float64] = np.maximum(np.expm1(z.astype(np.float64)), 0.0) * s
+    out: NDArray[np.float64] = z.astype(np.float64)  # a new array: worked on in place
+    np.expm1(out, out=out)
+    np.maximum(out, 0.0, out=out)
+    out *= s
     return out
 
 
@@ -213,8 +216,12 @@ class Series:
                 raw[rows] = self.x[apps[rows], t + lo : t + hi]
         else:
             raw = self.x[apps[:, None], origins[:, None] + offsets[None, :]]
-        z = np.log1p(np.maximum(raw, 0.0) / self.scale[apps][:, None, :])
-        out: NDArray[np.float32] = np.minimum(z, _Z_MAX).astype(np.float32)
+        # ``raw`` is a new array either way: worked on in place
+        np.maximum(raw, 0.0, out=raw)
+        raw /= self.scale[apps][:, None, :]
+        np.log1p(raw, out=raw)
+        np.minimum(raw, _Z_MAX, out=raw)
+        out: NDArray[np.float32] = raw.astype(np.float32)
         return out
 
 
