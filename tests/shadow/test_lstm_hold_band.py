@@ -76,6 +76,19 @@ def test_forward_keeps_quantiles_ordered_with_a_band() -> None:
     assert (torch.diff(out, dim=-1) >= 0).all()
 
 
+def test_eval_forward_with_gradients_matches_inference() -> None:
+    torch.manual_seed(1)
+    model = QuantileLSTM(6, 5, 8, 1, 16, horizon=4, n_quantiles=2, median=0).eval()
+    model.hold_band.fill_(0.3)
+    ctx, extra = torch.randn(32, 5, 6), torch.randn(32, 5)
+    with torch.inference_mode():
+        expected = model(ctx, extra)
+    out = model(ctx, extra.requires_grad_())  # e.g. input saliency: out of place
+    out.sum().backward()
+    assert extra.grad is not None
+    assert torch.equal(out.detach(), expected)
+
+
 def test_band_chosen_on_step_series_lowers_validation_error(caplog) -> None:
     d = step_series(8, 1400, seed=3)
     with caplog.at_level("INFO", logger="shadowsim.shadow.forecasters.lstm.forecaster"):
