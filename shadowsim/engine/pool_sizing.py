@@ -113,7 +113,10 @@ class PoolSizer:
 
     def error_level(self, forecast_error: F64) -> float:
         """Priority-weighted mean relative error of CPU and memory, clipped to ``error_cap``."""
-        per_app = forecast_error[:, _CPU] + forecast_error[:, _MEMORY]
+        return self._error_level_of(forecast_error[:, _CPU] + forecast_error[:, _MEMORY])
+
+    def _error_level_of(self, per_app: F64) -> float:
+        """The error level from ``(A,)`` per-application CPU + memory errors."""
         level = 0.5 * float(self._weights @ per_app)
         if math.isnan(level):
             return self.config.error_cap

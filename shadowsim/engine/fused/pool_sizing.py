@@ -13,8 +13,6 @@ Importing this module imports numba (see :mod:`shadowsim.sim.jit`).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -75,7 +73,4 @@ class FusedPoolSizer(PoolSizer):
         ):  # the reference's own result or error (a reduction in numpy's order of another layout)
             return super().levels(state, forecast_error)
         load = _inputs(forecast_error, used, capacity, per_app)
-        level = 0.5 * float(self._weights @ per_app)
-        cap = self.config.error_cap
-        error_level = cap if math.isnan(level) else min(max(level, 0.0), cap)
-        return error_level, float(load)
+        return self._error_level_of(per_app), float(load)
