@@ -16,20 +16,14 @@ from shadowsim.shadow.retraining import RetrainOutcome
 from shadowsim.shadow.service import ModelGrouping, ShadowConfig, ShadowService
 from shadowsim.shadow.triggers import RetrainConfig
 
+from .lstm_helpers import one_torch_thread  # noqa: F401 (autouse fixture)
+
 SEASON = 48  # 4 h of 5-minute ticks keeps the model small
 T0 = 1_375_308_000.0
 PARAMS = {
     "horizon": "1h", "context": "1h", "patch": 3, "season": "4h", "hidden": 8,
     "head_hidden": 16, "train": {"epochs": 2, "samples_per_epoch": 800, "progress": False},
 }  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -12,27 +12,13 @@ import torch
 
 from shadowsim.errors import ConfigError, ForecastError
 from shadowsim.shadow.forecaster import forecaster_from_state
-from shadowsim.shadow.forecasters.lstm import LSTMConfig, LSTMForecaster, TrainConfig
+from shadowsim.shadow.forecasters.lstm import LSTMConfig, LSTMForecaster
 
+from .lstm_helpers import one_torch_thread, small  # noqa: F401 (autouse fixture)
 from .seasonal_data import seasonal_series
 
 T0 = 1_375_308_000.0  # a Unix time, s
 PERIOD = 48  # ticks: a 4 h "day" keeps the tests small
-
-
-def small(**kw) -> LSTMForecaster:
-    train = {"epochs": 3, "samples_per_epoch": 3000, "progress": False} | kw.pop("train", {})
-    args = {"horizon": "1h", "context": "1h", "patch": 3, "season": "4h", "hidden": 16,
-            "head_hidden": 32, "train": TrainConfig(**train)} | kw  # fmt: skip
-    return LSTMForecaster(**args)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -7,29 +7,16 @@ import pytest
 import torch
 
 from shadowsim.shadow.forecaster import forecaster_from_state
-from shadowsim.shadow.forecasters.lstm import LSTMForecaster, TrainConfig
+from shadowsim.shadow.forecasters.lstm import LSTMForecaster
 from shadowsim.shadow.forecasters.lstm.features import pairs
 from shadowsim.shadow.forecasters.lstm.hold_band import calibrate_hold
 from shadowsim.shadow.forecasters.lstm.model import QuantileLSTM
 from shadowsim.shadow.forecasters.lstm.training import Batches
 
+from .lstm_helpers import one_torch_thread, small  # noqa: F401 (autouse fixture)
+
 T0 = 1_375_308_000.0  # a Unix time, s
 PERIOD = 48
-
-
-def small(**kw) -> LSTMForecaster:
-    train = {"epochs": 3, "samples_per_epoch": 3000, "progress": False} | kw.pop("train", {})
-    args = {"horizon": "1h", "context": "1h", "patch": 3, "season": "4h", "hidden": 16,
-            "head_hidden": 32, "train": TrainConfig(**train)} | kw  # fmt: skip
-    return LSTMForecaster(**args)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def step_series(n_apps: int, n_ticks: int, seed: int) -> np.ndarray:
