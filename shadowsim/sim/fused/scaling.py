@@ -155,22 +155,23 @@ def _plan(  # pragma: no cover - compiled
         n_clamped = 0
         _reject(targets, migrating, k, pos_inf, negative, accepted, counts)
         n_accepted = 0
+        # selects, not branches: which entries are held follows no pattern a branch
+        # predictor learns (a policy holds some entries, changes others)
         for a in range(n_apps):
             for r in range(4):
-                n_accepted += accepted[a, r]
+                given = accepted[a, r]
+                n_accepted += given
+                target = targets[a, r]
                 for j in range(k):
                     i = (a * k + j) * 4 + r
-                    if accepted[a, r]:
-                        comp = targets[a, r] if k == 1 else targets[a, r] * shares[j]
-                        value = min(max(comp, low[r]), high[r])
-                        out[i] = value
-                        clamp = value != comp
-                        flags[i] = clamp
-                        n_clamped += clamp
-                        grows |= value > flat_reserve[i]
-                    else:
-                        out[i] = np.nan
-                        flags[i] = False  # held entries are never reported clamped
+                    comp = target if k == 1 else target * shares[j]
+                    value = min(max(comp, low[r]), high[r])
+                    clamp = given & (value != comp)  # held entries are never clamped
+                    value = value if given else np.nan
+                    out[i] = value
+                    flags[i] = clamp
+                    n_clamped += clamp
+                    grows |= value > flat_reserve[i]  # False for NaN
         counts[_ACCEPTED] = n_accepted
     if grows:
         n_clamped += _limit_to_room(reserve, room, host_of, clipped, clamped, need)
@@ -198,11 +199,10 @@ def _plan(  # pragma: no cover - compiled
             for j in range(k):
                 i = first + j * 4
                 value = out[i]
-                if reserving:
-                    if given:
-                        flat_pending[i] = value
-                    if value > flat_reserve[i]:
-                        flat_reserve[i] = value
+                if reserving:  # selects, as above
+                    flat_pending[i] = value if given else flat_pending[i]
+                    kept = flat_reserve[i]
+                    flat_reserve[i] = value if value > kept else kept
                 if j > 0:
                     total += value
                     hit |= flags[i]
@@ -229,8 +229,7 @@ def _limit_to_room(  # pragma: no cover - compiled
         h = host_of[c]
         for r in range(4):
             increase = clipped[c, r] - reserve[c, r]
-            if increase > 0.0:
-                need[h, r] += increase
+            need[h, r] += increase if increase > 0.0 else 0.0  # a select; NaN adds 0
     over_any = False
     for h in range(need.shape[0]):
         for r in range(4):
