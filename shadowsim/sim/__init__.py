@@ -19,10 +19,13 @@ Time
   the only event of a control tick with one bulk scale action), spare provisioning
   and activation, migrations and handovers, host failures and repairs. Per-tick accounting is
   vectorised over all VMs, over blocks of ticks between two events (at most
-  ``max_block_ticks`` at once); no SimPy process runs per VM. A scaling batch whose landing
-  time has come is put in force at the next synchronisation, right after the ticks before
-  its tick boundary are accounted; every event handler and every snapshot synchronises
-  first, so nothing can observe the difference.
+  ``max_block_ticks`` at once); no SimPy process runs per VM. The accounting reads demand
+  tick-major, from a copy made once per (read-only) workload demand array and shared by
+  every simulator over it or a window of it, or converted chunk by chunk when the array
+  is writable or the copy would pass 256 MiB (:mod:`shadowsim.sim.demand_store`). A
+  scaling batch whose landing time has come is put in force at the next synchronisation,
+  right after the ticks before its tick boundary are accounted; every event handler and
+  every snapshot synchronises first, so nothing can observe the difference.
 * Allocations and placement are sampled at tick boundaries: a change that lands inside a tick
   (scaling after its latency, the end of a move) takes effect from the next tick boundary.
   Service reductions (migration degradation and downtime, handover pauses, host failures)

@@ -48,6 +48,10 @@ class WorkloadError(ShadowSimError, ValueError):
 class Workload:
     """Demand of ``n_apps`` applications over ``n_ticks`` regular ticks.
 
+    A workload does not change once made: a ``demand`` array that owns its memory becomes
+    read-only when the workload takes it (so copies derived from it, such as the
+    simulator's shared tick-major demand, cannot go stale); write to a copy instead.
+
     Attributes:
         demand: ``(n_apps, n_ticks, 4)`` demand per resource, units per :class:`Resource`.
         interval_s: Length of one tick, s.
@@ -107,6 +111,8 @@ class Workload:
             raise WorkloadError(f"active must have shape {(n_apps, n_ticks)}")
         if self.provisioned is not None and self.provisioned.shape != (n_apps, N_RESOURCES):
             raise WorkloadError(f"provisioned must have shape {(n_apps, N_RESOURCES)}")
+        if d.base is None:  # taken, not viewed: nobody changes it from now on
+            d.setflags(write=False)
 
     @property
     def n_apps(self) -> int:

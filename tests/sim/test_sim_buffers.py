@@ -141,8 +141,10 @@ def test_fused_feed_reuses_two_buffers_and_matches_the_reference() -> None:
 
     workload = make_workload(n_apps=3, n_ticks=23, seed=4)
     layout = ComponentLayout.build(workload.priority, 2, (0.25, 0.75))
-    reference = DemandFeed(workload, layout, 3, chunk_ticks=4)
-    fused = FusedDemandFeed(workload, layout, 3, chunk_ticks=4)
+    reference = DemandFeed(workload, layout, 3, chunk_ticks=4, share=False)
+    fused = FusedDemandFeed(workload, layout, 3, chunk_ticks=4, share=False)
+    assert not reference.shared
+    assert not fused.shared
     previous: np.ndarray | None = None
     expected_previous: np.ndarray | None = None
     bases = set()

@@ -79,13 +79,16 @@ def test_reactive_rule_targets_are_identical() -> None:
         current = expected
 
 
+@pytest.mark.parametrize("share", [True, False])
 @pytest.mark.parametrize("per_app", [1, 3])
-def test_demand_feed_blocks_are_identical(per_app: int) -> None:
+def test_demand_feed_blocks_are_identical(per_app: int, share: bool) -> None:
     from shadowsim.sim.fused.demand import FusedDemandFeed
 
     workload = make_workload(n_apps=7, n_ticks=300, seed=1).window(10, 290)
     layout = ComponentLayout.build(workload.priority, per_app, None)
-    reference, fused = DemandFeed(workload, layout, 8), FusedDemandFeed(workload, layout, 8)
+    reference = DemandFeed(workload, layout, 8, share=share)
+    fused = FusedDemandFeed(workload, layout, 8, share=share)
+    assert reference.shared == fused.shared == share
     for tick, n in ((0, 8), (5, 8), (250, 8), (256, 8), (272, 8)):
         np.testing.assert_array_equal(fused.block(tick, n)[0], reference.block(tick, n)[0])
 

@@ -48,15 +48,29 @@ def _convert(  # pragma: no cover - compiled
 class FusedDemandFeed(DemandFeed):
     """A :class:`~shadowsim.sim.demand.DemandFeed` whose conversion is compiled.
 
-    Same arguments as the reference. Chunks are converted into two buffers used in turn:
-    a block stays valid until the chunk after next is loaded.
+    Same arguments as the reference. Unshared chunks are converted into two buffers used in
+    turn: a block stays valid until the chunk after next is loaded.
     """
 
+    kind = "compiled"
+
     def __init__(
-        self, workload: Workload, layout: ComponentLayout, max_block: int, chunk_ticks: int = 256
+        self,
+        workload: Workload,
+        layout: ComponentLayout,
+        max_block: int,
+        chunk_ticks: int = 256,
+        *,
+        share: bool = True,
     ) -> None:
-        super().__init__(workload, layout, max_block, chunk_ticks)
         self._spare: NDArray[np.float64] | None = None
+        super().__init__(workload, layout, max_block, chunk_ticks, share=share)
+
+    def transpose(self, source: NDArray[np.float64], start: int, stop: int) -> NDArray[np.float64]:
+        """As the reference's, in one compiled pass."""
+        out = np.empty((stop - start, self.layout.n_components, 4))
+        _convert(source, start, self._shares, out)
+        return out
 
     def _load(self, tick: int) -> None:
         stop = min(self.workload.n_ticks, tick + self.chunk)
