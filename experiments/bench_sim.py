@@ -15,7 +15,9 @@ again with the numpy reference kernels, and the naive reference
 scalar Python accounting) on the first ``NAIVE_TICKS`` ticks of the every-tick case, whose
 KPIs it compares with a simulator replay of the same prefix. The compiled kernels are
 compiled (or loaded from numba's cache) on a short replay before any timing; a timed
-replay starts once its simulator is built. Timings are wall-clock on one thread (BLAS threads
+replay starts once its simulator is built. Every replay reads the workload's tick-major
+demand, made once by the first simulator over it and shared
+(:mod:`shadowsim.sim.demand_store`), as an RL run's episodes do. Timings are wall-clock on one thread (BLAS threads
 are limited to 1 before numpy loads); run it pinned to one core (``taskset -c 1``) on a quiet
 machine: the 1-minute load average is printed, and the replays' CPU time too (the thread's
 own, ``time.thread_time``: what the wall time would be on an otherwise idle core, short of
