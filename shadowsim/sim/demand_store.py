@@ -24,7 +24,7 @@ F64 = NDArray[np.float64]
 
 SHARED_LIMIT_BYTES = 256 * 2**20
 """Largest tick-major copy kept, bytes (applications x components per application x ticks
-x 4 resources x 8 bytes): 256 MiB holds 1,000 single-component applications for 23 days of
+x 4 resources x 8 bytes): 256 MiB holds 1,000 single-component applications for 29 days of
 5-minute ticks."""
 
 Transpose = Callable[[F64, int, int], F64]
