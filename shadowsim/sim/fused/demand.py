@@ -13,10 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from shadowsim.sim.components import ComponentLayout
 from shadowsim.sim.demand import DemandFeed
 from shadowsim.sim.jit import njit
-from shadowsim.workloads.workload import Workload
 
 _TILE = 64  # applications per tile: their rows of a few ticks stay in cache
 
@@ -53,18 +51,7 @@ class FusedDemandFeed(DemandFeed):
     """
 
     kind = "compiled"
-
-    def __init__(
-        self,
-        workload: Workload,
-        layout: ComponentLayout,
-        max_block: int,
-        chunk_ticks: int = 256,
-        *,
-        share: bool = True,
-    ) -> None:
-        self._spare: NDArray[np.float64] | None = None
-        super().__init__(workload, layout, max_block, chunk_ticks, share=share)
+    _spare: NDArray[np.float64] | None = None  # the other chunk buffer (set by _load)
 
     def transpose(self, source: NDArray[np.float64], start: int, stop: int) -> NDArray[np.float64]:
         """As the reference's, in one compiled pass."""
