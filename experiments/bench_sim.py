@@ -14,18 +14,18 @@ again with the numpy reference kernels, and the naive reference
 (:class:`~shadowsim.sim.naive.NaiveReplay`: one SimPy process per VM advancing each tick,
 scalar Python accounting) on the first ``NAIVE_TICKS`` ticks of the every-tick case, whose
 KPIs it compares with a simulator replay of the same prefix. The compiled kernels are
-compiled (or loaded from numba's cache) on a short replay before any timing; a timed
-replay starts once its simulator is built. Every replay reads the workload's tick-major
-demand, made once by the first simulator over it and shared
-(:mod:`shadowsim.sim.demand_store`), as an RL run's episodes do. Timings are wall-clock on one thread (BLAS threads
-are limited to 1 before numpy loads); run it pinned to one core (``taskset -c 1``) on a quiet
-machine: the 1-minute load average is printed, and the replays' CPU time too (the thread's
-own, ``time.thread_time``: what the wall time would be on an otherwise idle core, short of
-the cache and memory bandwidth other processes take). The last line printed is one JSON
-object; ``vm_steps_per_s`` is the every-tick run, policy included (the mean over the whole
-replay); ``median_us_per_tick`` and ``vm_steps_per_s_at_median_tick`` give the median control
-interval of that run and the rate at its speed, which slow ticks (busy hours: more components
-over their allocation) and other processes move less.
+compiled (or loaded from numba's cache) on a short replay before any timing; a timed replay
+starts once its simulator is built. Every replay reads the workload's tick-major demand,
+made once by the first simulator over it and shared (:mod:`shadowsim.sim.demand_store`), as
+an RL run's episodes do. Timings are wall-clock on one thread (BLAS threads are limited to 1
+before numpy loads); run it pinned to one core (``taskset -c 1``) on a quiet machine: the
+1-minute load average is printed, and the replays' CPU time too (the thread's own,
+``time.thread_time``: what the wall time would be on an otherwise idle core, short of the
+cache and memory bandwidth other processes take). The last line printed is one JSON object;
+``vm_steps_per_s`` is the every-tick run, policy included (the mean over the whole replay);
+``median_us_per_tick`` and ``vm_steps_per_s_at_median_tick`` give the median control
+interval of that run and the rate at its speed, which slow ticks (busy hours: more
+components over their allocation) and other processes move less.
 
 Environment variables: ``BENCH_SIM_APPS`` (1000), ``BENCH_SIM_TICKS`` (2016),
 ``BENCH_SIM_NAIVE_TICKS`` (288), ``BENCH_SIM_REPEATS`` (3, best of), ``BENCH_SIM_KERNEL``
