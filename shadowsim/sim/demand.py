@@ -84,13 +84,14 @@ class DemandFeed:
     def _load(self, tick: int) -> None:
         stop = min(self.workload.n_ticks, tick + self.chunk)
         self._buf = self.transpose(self._demand, tick, stop)
+        self._buf.setflags(write=False)  # blocks are read-only, shared or not
         self._start, self._stop = tick, stop
 
     def block(
         self, tick: int, n_ticks: int
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_] | None]:
-        """Demand ``(n, C, 4)`` and activity ``(n, A)`` (None: all active) of ticks
-        ``[tick, tick + n)``."""
+        """Demand ``(n, C, 4)`` (read-only) and activity ``(n, A)`` (None: all active) of
+        ticks ``[tick, tick + n)``."""
         if tick < self._start or tick + n_ticks > self._stop:
             self._load(tick)
         offset = tick - self._start

@@ -9,7 +9,8 @@ of them) and the tick-major copy of that whole array takes at most
 window of it, hands out slices of it: a benchmark's repeated replays, an environment's
 episodes and a sweep's runs convert the demand once instead of once per replay. Otherwise
 (a writable array, which could change under a copy; a copy over the limit) each feed
-converts its own chunks as it replays. A copy lives as long as the array it was made from.
+converts its own chunks as it replays. A copy lives as long as the array it was made from,
+and is read-only (as are the feed's blocks, shared or not).
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def shared_tick_major(
         transpose: Makes the copy (called once per array, shares and kind).
 
     Returns:
-        ``(copy, start)``: ``copy[start + t]`` is tick ``t`` of ``demand``, ``(C, 4)``;
-        None when the copy cannot be shared (see the module docstring).
+        ``(copy, start)``: ``copy[start + t]`` is tick ``t`` of ``demand``, ``(C, 4)``
+        (read-only); None when the copy cannot be shared (see the module docstring).
     """
     found = source_of(demand)
     if found is None:
@@ -90,4 +91,5 @@ def shared_tick_major(
     copy = copies.get(key)
     if copy is None:
         copy = copies[key] = transpose(owner, 0, owner.shape[1])
+        copy.setflags(write=False)  # shared: nobody writes to it
     return copy, start

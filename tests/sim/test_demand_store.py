@@ -47,6 +47,7 @@ def test_feeds_over_windows_slice_one_copy_with_the_unshared_values(per_app: int
             n = min(3, window.n_ticks - tick)
             block = feed.block(tick, n)[0]
             assert block.base is copy  # no conversion of its own
+            assert not block.flags.writeable  # shared: nobody writes to it
             np.testing.assert_array_equal(block, full[start + tick : start + tick + n])
 
 
@@ -71,6 +72,7 @@ def test_writable_selected_or_too_large_demand_is_converted_by_chunks(
         feed = DemandFeed(workload, layout_of(workload), 4)
         assert feed.shared is shared
         np.testing.assert_array_equal(feed.block(2, 3)[0], _unshared(workload, 1)[2:5])
+        assert not feed.block(5, 2)[0].flags.writeable  # blocks are read-only either way
     big = make_workload(n_apps=3, n_ticks=10, seed=5)
     monkeypatch.setattr(demand_store, "SHARED_LIMIT_BYTES", 3 * 10 * 4 * 8 - 1)
     assert not DemandFeed(big, layout_of(big), 4).shared

@@ -153,6 +153,7 @@ def test_fused_feed_reuses_two_buffers_and_matches_the_reference() -> None:
         want, _ = reference.block(tick, n)
         got, _ = fused.block(tick, n)
         np.testing.assert_array_equal(got, want)
+        assert not got.flags.writeable  # a read-only view of a buffer it converts into
         if previous is not None:  # the block before stays valid
             np.testing.assert_array_equal(previous, expected_previous)
         previous, expected_previous = got, want.copy()

@@ -52,6 +52,7 @@ class FusedDemandFeed(DemandFeed):
 
     kind = "compiled"
     _spare: NDArray[np.float64] | None = None  # the other chunk buffer (set by _load)
+    _filled: NDArray[np.float64] | None = None  # the buffer of the current chunk
 
     def transpose(self, source: NDArray[np.float64], start: int, stop: int) -> NDArray[np.float64]:
         """As the reference's, in one compiled pass."""
@@ -67,7 +68,10 @@ class FusedDemandFeed(DemandFeed):
         spare = self._spare
         if spare is None or spare.shape[0] < stop - tick:
             spare = np.empty((self.chunk, n_comp, 4))
-        self._spare = self._buf if self._buf.shape[0] == self.chunk else None
+        filled = self._filled
+        self._spare = filled if filled is not None and filled.shape[0] == self.chunk else None
+        self._filled = spare
+        _convert(self._demand, tick, self._shares, spare[: stop - tick])
         self._buf = spare[: stop - tick]
-        _convert(self._demand, tick, self._shares, self._buf)
+        self._buf.setflags(write=False)  # a read-only view; the buffer stays writable
         self._start, self._stop = tick, stop
