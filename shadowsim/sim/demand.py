@@ -83,9 +83,13 @@ class DemandFeed:
 
     def _load(self, tick: int) -> None:
         stop = min(self.workload.n_ticks, tick + self.chunk)
-        self._buf = self.transpose(self._demand, tick, stop)
+        self._buf = self._chunk(tick, stop)
         self._buf.setflags(write=False)  # blocks are read-only, shared or not
         self._start, self._stop = tick, stop
+
+    def _chunk(self, start: int, stop: int) -> NDArray[np.float64]:
+        """Ticks ``[start, stop)`` of the workload's demand, tick-major (unshared path)."""
+        return self.transpose(self._demand, start, stop)
 
     def block(
         self, tick: int, n_ticks: int

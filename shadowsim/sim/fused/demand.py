@@ -51,7 +51,7 @@ class FusedDemandFeed(DemandFeed):
     """
 
     kind = "compiled"
-    _spare: NDArray[np.float64] | None = None  # the other chunk buffer (set by _load)
+    _spare: NDArray[np.float64] | None = None  # the other chunk buffer (set by _chunk)
     _filled: NDArray[np.float64] | None = None  # the buffer of the current chunk
 
     def transpose(self, source: NDArray[np.float64], start: int, stop: int) -> NDArray[np.float64]:
@@ -60,18 +60,16 @@ class FusedDemandFeed(DemandFeed):
         _convert(source, start, self._shares, out)
         return out
 
-    def _load(self, tick: int) -> None:
-        stop = min(self.workload.n_ticks, tick + self.chunk)
-        n_comp = self.layout.n_components
-        # two buffers in turn: the blocks of the last chunk keep their values, and no
-        # fresh memory (page faults) per chunk
+    def _chunk(self, start: int, stop: int) -> NDArray[np.float64]:
+        """Converted into one of two buffers used in turn (a view of it is handed out): the
+        blocks of the last chunk keep their values, and no fresh memory (page faults) per
+        chunk."""
         spare = self._spare
-        if spare is None or spare.shape[0] < stop - tick:
-            spare = np.empty((self.chunk, n_comp, 4))
+        if spare is None or spare.shape[0] < stop - start:
+            spare = np.empty((self.chunk, self.layout.n_components, 4))
         filled = self._filled
         self._spare = filled if filled is not None and filled.shape[0] == self.chunk else None
         self._filled = spare
-        _convert(self._demand, tick, self._shares, spare[: stop - tick])
-        self._buf = spare[: stop - tick]
-        self._buf.setflags(write=False)  # a read-only view; the buffer stays writable
-        self._start, self._stop = tick, stop
+        out = spare[: stop - start]
+        _convert(self._demand, start, self._shares, out)
+        return out
