@@ -18,15 +18,19 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from shadowsim.action_handling import (
+    ActionHandlers,
+    invalid_pool_targets,
+    scale_all_targets,
+    scale_one_targets,
+    scale_reason,
+)
 from shadowsim.actions import (
     Action,
     ActionResult,
-    MigrateAction,
     PoolTargetAction,
     ScaleAction,
-    ScaleAllAction,
     ScaleAllOutcome,
-    ShiftToSpareAction,
 )
 from shadowsim.cluster_state import ClusterSpec, ClusterState
 from shadowsim.errors import BackendError
@@ -123,6 +127,13 @@ class LibvirtBackend:
         self.cost = CostModel(config.prices)
         self.meter = UsageMeter(n_comp)
         self.moves = LiveMover(self)
+        self._actions = ActionHandlers(
+            scale_all=lambda action: self._scale(action, action.targets),
+            scale_one=self._scale_one,
+            migrate=self.moves.migrate,
+            shift=self.moves.shift,
+            pool_target=self._pool_target,
+        )
         self.clock = clock if clock is not None else make_clock(config.clock)
         self.start_time_s = config.start_time_s if config.start_time_s is not None else time.time()
         self.notes: list[str] = []
@@ -203,30 +214,7 @@ class LibvirtBackend:
 
     def apply(self, actions: Sequence[Action]) -> list[ActionResult]:
         """Carry out each action now; one :class:`ActionResult` per action, in order."""
-        results: list[ActionResult] = []
-        for action in actions:
-            match action:
-                case ScaleAllAction():
-                    results.append(self._scale(action, action.targets))
-                case ScaleAction():
-                    results.append(self._scale_one(action))
-                case MigrateAction():
-                    results.append(self.moves.migrate(action))
-                case ShiftToSpareAction():
-                    results.append(self.moves.shift(action))
-                case PoolTargetAction():
-                    results.append(self._pool_target(action))
-                case _:
-                    results.append(
-                        ActionResult(
-                            action,
-                            False,
-                            f"unknown action type {type(action).__name__}; expected ScaleAction, "
-                            "ScaleAllAction, MigrateAction, ShiftToSpareAction or "
-                            "PoolTargetAction",
-                        )
-                    )
-        return results
+        return self._actions.apply(actions)
 
     def close(self) -> None:
         """Close the libvirt connections; the backend is done afterwards."""
@@ -312,33 +300,15 @@ class LibvirtBackend:
 
     # ------------------------------------------------------------------ actions
     def _scale_one(self, action: ScaleAction) -> ActionResult:
-        n_apps = self._spec.n_apps
-        if isinstance(action.app, bool) or not isinstance(action.app, int | np.integer):
-            return ActionResult(action, False, f"app must be an integer index, got {action.app!r}")
-        if not 0 <= action.app < n_apps:
-            return ActionResult(action, False, f"unknown app {action.app}: valid 0..{n_apps - 1}")
-        if not isinstance(action.resource, Resource):
-            return ActionResult(
-                action, False, f"resource must be a Resource, got {action.resource!r}"
-            )
-        if isinstance(action.target, bool) or not isinstance(action.target, int | float):
-            return ActionResult(action, False, f"target must be a number, got {action.target!r}")
-        if np.isnan(action.target):
-            return ActionResult(action, False, "target is NaN; give a number")
-        targets = np.full((n_apps, N_RESOURCES), np.nan)
-        targets[action.app, action.resource] = action.target
+        targets = scale_one_targets(action, self._spec.n_apps)
+        if isinstance(targets, str):
+            return ActionResult(action, False, targets)
         return self._scale(action, targets)
 
     def _scale(self, action: Action, raw: object) -> ActionResult:
-        shape = (self._spec.n_apps, N_RESOURCES)
-        try:
-            targets = np.asarray(raw, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            return ActionResult(action, False, f"targets are not numbers: {err}")
-        if targets.shape != shape:
-            return ActionResult(
-                action, False, f"targets must have shape {shape}, got {targets.shape}"
-            )
+        targets = scale_all_targets(raw, self._spec.n_apps)
+        if isinstance(targets, str):
+            return ActionResult(action, False, targets)
         readings = self.read_components()
         self.allocation = self.allocation_of(readings)
         request = ScaleRequest(
@@ -353,12 +323,8 @@ class LibvirtBackend:
         outcome, changes = self.changed(lambda: self._scale_now(targets, request))
         started = bool(outcome.accepted.any())
         given = started or bool(outcome.rejected_reasons)
-        reason = "" if given else "every target is NaN (hold): nothing to change"
         n_clamped = int(np.count_nonzero(outcome.clamped))
-        if outcome.rejected_reasons or n_clamped:
-            parts = [f"{n_clamped} entries clamped"] if n_clamped else []
-            parts += [f"{n} rejected: {why}" for why, n in outcome.rejected_reasons.items()]
-            reason = "; ".join(parts)
+        reason = scale_reason(given, n_clamped, outcome.rejected_reasons)
         effective = self.now_s if changes or started else None
         return ActionResult(action, started or not given, reason, effective, outcome)
 
@@ -371,20 +337,11 @@ class LibvirtBackend:
 
     def _pool_target(self, action: PoolTargetAction) -> ActionResult:
         targets = action.targets
-        limit = self.config.pool.max_per_state
-        if len(targets) != N_READINESS:
-            return ActionResult(action, False, f"need {N_READINESS} targets (one per state)")
-        bad = [
-            t
-            for t in targets
-            if isinstance(t, bool) or not isinstance(t, int | np.integer) or not 0 <= t <= limit
-        ]
-        if bad:
-            return ActionResult(
-                action,
-                False,
-                f"targets must be integers in [0, {limit}] (live.pool.max_per_state), got {bad}",
-            )
+        problem = invalid_pool_targets(
+            targets, N_READINESS, self.config.pool.max_per_state, "live.pool.max_per_state"
+        )
+        if problem:
+            return ActionResult(action, False, problem)
         self.pool.target = np.asarray(targets, dtype=np.int64)
         missing = self.changed(lambda: self.pool.reconcile(self.room()))
         self.pool_short = missing > 0

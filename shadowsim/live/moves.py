@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from shadowsim.action_handling import index_in
 from shadowsim.actions import ActionResult, MigrateAction, ShiftToSpareAction
 from shadowsim.live.binding import error_text, is_libvirt_error
 from shadowsim.live.components import COMPONENT_KEY, COMPONENT_NS, component_element
@@ -29,14 +30,6 @@ from shadowsim.resources import Resource
 
 if TYPE_CHECKING:
     from shadowsim.live.backend import LibvirtBackend
-
-
-def _index(value: object, size: int) -> int | None:
-    """``value`` as an index in ``[0, size)``, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        return None
-    index = int(value)
-    return index if 0 <= index < size else None
 
 
 class LiveMover:
@@ -51,7 +44,7 @@ class LiveMover:
 
     def _component(self, value: object) -> int | str:
         n = len(self.backend.domains)
-        comp = _index(value, n)
+        comp = index_in(value, n)
         if comp is None:
             return f"unknown component {value!r}: valid 0..{n - 1}"
         return comp
@@ -62,7 +55,7 @@ class LiveMover:
         comp = self._component(action.component)
         if isinstance(comp, str):
             return ActionResult(action, False, comp)
-        dest = _index(action.host, b.hosts.n_hosts)
+        dest = index_in(action.host, b.hosts.n_hosts)
         if dest is None:
             return ActionResult(
                 action, False, f"unknown host {action.host!r}: valid 0..{b.hosts.n_hosts - 1}"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from shadowsim.action_handling import index_in
 from shadowsim.actions import ActionResult, MigrateAction, ShiftToSpareAction
 from shadowsim.readiness import Readiness
 from shadowsim.resources import Resource
@@ -17,14 +18,6 @@ if TYPE_CHECKING:
     from shadowsim.sim.simulator import Simulator
 
 _ROOM_EPS = 1e-9
-
-
-def _index(value: object, size: int) -> int | None:
-    """``value`` as an index in ``[0, size)``, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        return None
-    index = int(value)
-    return index if 0 <= index < size else None
 
 
 class Mover:
@@ -44,7 +37,7 @@ class Mover:
     def _component(self, action: MigrateAction | ShiftToSpareAction) -> int | str:
         sim = self.sim
         n_comp = sim.layout.n_components
-        comp = _index(action.component, n_comp)
+        comp = index_in(action.component, n_comp)
         if comp is None:
             return f"unknown component {action.component!r}: valid 0..{n_comp - 1}"
         if sim.migrating[comp]:
@@ -58,7 +51,7 @@ class Mover:
         if isinstance(comp, str):
             return self._reject(action, comp)
         n_hosts = sim.host_limit.shape[0]
-        dest = _index(action.host, n_hosts)
+        dest = index_in(action.host, n_hosts)
         if dest is None:
             return self._reject(action, f"unknown host {action.host!r}: valid 0..{n_hosts - 1}")
         src = int(sim.host_of[comp])

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from shadowsim.action_handling import invalid_pool_targets as pool_target_problem
 from shadowsim.errors import ConfigError
 from shadowsim.readiness import N_READINESS
 from shadowsim.resources import N_RESOURCES
@@ -121,19 +122,9 @@ class PoolConfig:
 def invalid_pool_targets(targets: Sequence[object], config: PoolConfig) -> str:
     """Why ``targets`` cannot be the pool's target (one integer count in ``[0,
     max_per_state]`` per readiness state), or "" when they can."""
-    n_states = len(config.initial_target)
-    if len(targets) != n_states:
-        return f"need {n_states} targets (one per state)"
-    bad = [
-        t
-        for t in targets
-        if isinstance(t, bool)
-        or not isinstance(t, int | np.integer)
-        or not 0 <= t <= config.max_per_state
-    ]
-    if bad:
-        return f"targets must be integers in [0, {config.max_per_state}], got {bad}"
-    return ""
+    return pool_target_problem(
+        targets, len(config.initial_target), config.max_per_state, _KEY + "max_per_state"
+    )
 
 
 @dataclass(eq=False)

@@ -6,15 +6,15 @@ turns a validated plan into pending allocations and SimPy events that land them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from shadowsim.actions import Action, ActionResult, ScaleAction
-from shadowsim.resources import N_RESOURCES, Resource
+from shadowsim.action_handling import scale_all_targets, scale_one_targets, scale_reason
+from shadowsim.actions import Action, ActionResult, ScaleAction, ScaleAllAction
+from shadowsim.resources import N_RESOURCES
 from shadowsim.sim.clock import ScheduledCall
 
 if TYPE_CHECKING:
@@ -79,37 +79,25 @@ class Scaler:
 
     def scale_one(self, action: ScaleAction) -> ActionResult:
         """Validate a single-entry :class:`ScaleAction` and start it."""
-        n_apps = self.sim.workload.n_apps
-        if isinstance(action.app, bool) or not isinstance(action.app, int | np.integer):
-            return ActionResult(action, False, f"app must be an integer index, got {action.app!r}")
-        if not 0 <= action.app < n_apps:
-            return ActionResult(action, False, f"unknown app {action.app}: valid 0..{n_apps - 1}")
-        if not isinstance(action.resource, Resource):
-            return ActionResult(
-                action, False, f"resource must be a Resource, got {action.resource!r}"
-            )
-        if isinstance(action.target, bool) or not isinstance(action.target, int | float):
-            return ActionResult(action, False, f"target must be a number, got {action.target!r}")
-        if math.isnan(action.target):
-            return ActionResult(action, False, "target is NaN; give a number")
-        targets = np.full((n_apps, N_RESOURCES), np.nan)
-        targets[action.app, action.resource] = action.target
+        targets = scale_one_targets(action, self.sim.workload.n_apps)
+        if isinstance(targets, str):
+            return ActionResult(action, False, targets)
         return self.scale(action, targets)
+
+    def scale_all(self, action: ScaleAllAction) -> ActionResult:
+        """Validate a :class:`ScaleAllAction` and start it."""
+        return self.scale(action, action.targets)
 
     def scale(self, action: Action, raw: object) -> ActionResult:
         """Validate ``(A, 4)`` application targets, reserve them and schedule their landing."""
         sim = self.sim
-        shape = self._shape
-        if not isinstance(raw, np.ndarray) or raw.dtype != np.float64:
-            try:
-                raw = np.asarray(raw, dtype=np.float64)
-            except (TypeError, ValueError) as err:
-                return ActionResult(action, False, f"targets are not numbers: {err}")
-        targets: NDArray[np.float64] = raw
-        if targets.shape != shape:
-            return ActionResult(
-                action, False, f"targets must have shape {shape}, got {targets.shape}"
-            )
+        if type(raw) is np.ndarray and raw.dtype == np.float64 and raw.shape == self._shape:
+            targets: NDArray[np.float64] = raw  # (the checks, inline for every-tick policies)
+        else:
+            checked = scale_all_targets(raw, self._shape[0])
+            if isinstance(checked, str):
+                return ActionResult(action, False, checked)
+            targets = checked
         plan = sim.planner.plan(
             targets,
             sim.reserve,
@@ -140,11 +128,11 @@ class Scaler:
                     self.land(batch)
                 else:  # as a SimPy timeout carrying the batch
                     sim.env.call_in(delay, self._landed, batch)
-        reason = "" if given else "every target is NaN (hold): nothing to change"
-        if outcome.rejected_reasons or plan.n_clamped:
-            parts = [f"{plan.n_clamped} entries clamped"] if plan.n_clamped else []
-            parts += [f"{n} rejected: {why}" for why, n in outcome.rejected_reasons.items()]
-            reason = "; ".join(parts)
+        reason = (
+            ""
+            if given and not plan.n_clamped and not outcome.rejected_reasons
+            else scale_reason(given, plan.n_clamped, outcome.rejected_reasons)
+        )
         return ActionResult.assemble(action, started or not given, reason, effective, outcome)
 
     @staticmethod

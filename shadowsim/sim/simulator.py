@@ -17,14 +17,12 @@ from functools import partial
 import numpy as np
 from numpy.typing import NDArray
 
+from shadowsim.action_handling import ActionHandlers
 from shadowsim.actions import (
     Action,
     ActionResult,
-    MigrateAction,
     PoolTargetAction,
-    ScaleAction,
     ScaleAllAction,
-    ShiftToSpareAction,
 )
 from shadowsim.cluster_state import ClusterSpec, ClusterState
 from shadowsim.errors import BackendError
@@ -140,6 +138,13 @@ class Simulator:
         self._refresh_allocation()
         self.moves = Mover(self)
         self.scaler = parts.scaler(self)
+        self._actions = ActionHandlers(
+            scale_all=self.scaler.scale_all,
+            scale_one=self.scaler.scale_one,
+            migrate=self.moves.migrate,
+            shift=self.moves.shift,
+            pool_target=self._pool_target,
+        )
         self.snapshots = parts.snapshots(self)
         self._interval_end = None if parts.interval_end is None else parts.interval_end(self)
         self._pool_short = False
@@ -233,33 +238,9 @@ class Simulator:
 
     def apply(self, actions: Sequence[Action]) -> list[ActionResult]:
         """Validate and start each action; one :class:`ActionResult` per action, in order."""
-        results: list[ActionResult] = []
-        for action in actions:
-            if type(action) is ScaleAllAction:  # the bulk action of every-tick policies
-                results.append(self.scaler.scale(action, action.targets))
-                continue
-            match action:
-                case ScaleAllAction():
-                    results.append(self.scaler.scale(action, action.targets))
-                case ScaleAction():
-                    results.append(self.scaler.scale_one(action))
-                case MigrateAction():
-                    results.append(self.moves.migrate(action))
-                case ShiftToSpareAction():
-                    results.append(self.moves.shift(action))
-                case PoolTargetAction():
-                    results.append(self._pool_target(action))
-                case _:
-                    results.append(
-                        ActionResult(
-                            action,
-                            False,
-                            f"unknown action type {type(action).__name__}; "
-                            "expected ScaleAction, ScaleAllAction, MigrateAction, "
-                            "ShiftToSpareAction or PoolTargetAction",
-                        )
-                    )
-        return results
+        if len(actions) == 1 and type(actions[0]) is ScaleAllAction:  # every-tick policies
+            return [self.scaler.scale(actions[0], actions[0].targets)]
+        return self._actions.apply(actions)
 
     # ------------------------------------------------------------------ time and accounting
     def tick_at(self, time_s: float) -> int:
