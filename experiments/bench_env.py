@@ -259,7 +259,8 @@ def bench_ppo(workload: Workload, *, steps: int, seed: int, mode: str) -> dict[s
     )
     n_steps = min(256, steps)
     policy = GroupedMultiInputActorCriticPolicy
-    model = PPO(policy, env, n_steps=n_steps, batch_size=64, n_epochs=2, seed=seed, verbose=0)
+    batch = min(64, n_steps)  # no batch larger than the rollout (smoke runs have n_steps < 64)
+    model = PPO(policy, env, n_steps=n_steps, batch_size=batch, n_epochs=2, seed=seed, verbose=0)
     t0 = time.perf_counter()
     model.learn(total_timesteps=steps)
     elapsed = time.perf_counter() - t0
