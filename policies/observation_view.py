@@ -18,26 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from shadowsim.engine.observation import OBSERVATION_KEYS
 from shadowsim.errors import ShadowSimError
 from shadowsim.resources import N_RESOURCES
 
 Observation = Mapping[str, NDArray[np.floating]]
 """An observation dict as built by the engine's ObservationBuilder."""
 
-KEYS: tuple[str, ...] = (
-    "usage",
-    "forecast",
-    "allocation",
-    "pending",
-    "kpi",
-    "forecast_error",
-    "priority",
-    "ref_log",
-    "pool",
-    "hosts",
-    "time",
-)
-"""Keys of an observation, in the order of the spec."""
+KEYS: tuple[str, ...] = OBSERVATION_KEYS
+"""Keys of an observation, in the order of the spec (the engine's observation builder's)."""
 
 _SINGLE_NDIM = {
     "usage": 3,
