@@ -52,19 +52,21 @@ def config_from(config_class: type[C], config: C | None, params: Mapping[str, An
 
 
 def number(key: str, value: object, *, low: float = -math.inf, high: float = math.inf,
-           low_open: bool = False) -> float:
+           low_open: bool = False, where: str = "policy") -> float:
     """``value`` as a float in ``[low, high]`` (``(low, high]`` when ``low_open``).
 
     Raises:
-        ConfigError: Not a finite number or out of range; the message names ``policy.KEY``.
+        ConfigError: Not a finite number or out of range; the message names ``WHERE.KEY``
+            (``KEY`` alone when ``where`` is empty).
     """
+    name = f"{where}.{key}" if where else key
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigError(f"policy.{key}", f"must be a number, got {value!r}")
+        raise ConfigError(name, f"must be a number, got {value!r}")
     out = float(value)
     too_low = out <= low if low_open else out < low
     if math.isnan(out) or too_low or out > high:
         bracket = "(" if low_open else "["
-        raise ConfigError(f"policy.{key}", f"must be in {bracket}{low}, {high}], got {value!r}")
+        raise ConfigError(name, f"must be in {bracket}{low}, {high}], got {value!r}")
     return out
 
 

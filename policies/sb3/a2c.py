@@ -8,18 +8,16 @@ in the DISCRETE mode.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from stable_baselines3 import A2C
 
-from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
-from shadowsim_policies.sb3.network import check_arch
+from shadowsim_policies.sb3.hyperparameters import ActorCriticKwargs, check_fields
 
 
 @dataclass(frozen=True)
-class A2cConfig:
+class A2cConfig(ActorCriticKwargs):
     """A2C hyper-parameters (SB3 names and meanings).
 
     Attributes:
@@ -47,28 +45,7 @@ class A2cConfig:
     activation: Activation = Activation.TANH
 
     def __post_init__(self) -> None:
-        freeze(
-            self,
-            learning_rate=number("learning_rate", self.learning_rate, low=0.0, low_open=True),
-            n_steps=int(number("n_steps", self.n_steps, low=1)),
-            gamma=number("gamma", self.gamma, low=0.0, high=1.0),
-            gae_lambda=number("gae_lambda", self.gae_lambda, low=0.0, high=1.0),
-            ent_coef=number("ent_coef", self.ent_coef, low=0.0),
-            vf_coef=number("vf_coef", self.vf_coef, low=0.0),
-            max_grad_norm=number("max_grad_norm", self.max_grad_norm, low=0.0, low_open=True),
-            normalize_advantage=bool(self.normalize_advantage),
-            net_arch=check_arch(self.net_arch),
-            activation=Activation.parse(self.activation),
-        )
-
-    def model_kwargs(self) -> dict[str, Any]:
-        out = asdict(self)
-        del out["net_arch"], out["activation"]
-        return out
-
-    def policy_kwargs(self) -> dict[str, Any]:
-        arch = list(self.net_arch)
-        return {"net_arch": {"pi": arch, "vf": arch}, "activation_fn": self.activation.module}
+        check_fields(self)
 
 
 A2C_ALGORITHM = Algorithm(

@@ -51,7 +51,7 @@ class Activation(Enum):
             if str(value).lower() in (act.value, act.name.lower()):
                 return act
         unknown = UnknownNameError("activation", str(value), [a.value for a in cls])
-        raise ConfigError(f"agent.{key}", str(unknown))
+        raise ConfigError(key, str(unknown))
 
 
 class Hyperparameters(Protocol):
@@ -122,16 +122,22 @@ class Algorithm:
         return POLICY_CLASSES.get(self.policy_name(name))
 
     def hyperparameters(
-        self, values: Mapping[str, Any] | None = None, *, per_app: bool = False
+        self,
+        values: Mapping[str, Any] | None = None,
+        *,
+        per_app: bool = False,
+        where: str = "train.hyperparameters",
     ) -> Hyperparameters:
         """The algorithm's hyper-parameters from field values (defaults for the rest).
 
         Args:
             values: Field values.
             per_app: Start from :attr:`per_app_defaults` (then ``values``).
+            where: The config key the values sit under (named in errors).
 
         Raises:
-            ConfigError: A field is unknown or out of range.
+            ConfigError: A field is unknown (with a did-you-mean) or breaks its check; the key
+                is ``WHERE.FIELD``.
         """
         import dataclasses
 
@@ -140,8 +146,11 @@ class Algorithm:
         for key in values:
             if key not in fields:
                 unknown = UnknownNameError(f"{self.name} hyper-parameter", key, fields)
-                raise ConfigError(f"agent.{key}", str(unknown))
-        hyper: Hyperparameters = self.config_class(**values)
+                raise ConfigError(f"{where}.{key}", str(unknown))
+        try:
+            hyper: Hyperparameters = self.config_class(**values)
+        except ConfigError as err:
+            raise err.under(where) from err
         return hyper
 
 

@@ -9,20 +9,19 @@ agent maps its Discrete actions back to the env's MultiDiscrete vector.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 from stable_baselines3 import DQN
 
-from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
+from shadowsim_policies.sb3.hyperparameters import ActorCriticKwargs, check_fields
 from shadowsim_policies.sb3.joint_discrete import JointDiscreteActions
-from shadowsim_policies.sb3.network import check_arch
 
 
 @dataclass(frozen=True)
-class DqnConfig:
+class DqnConfig(ActorCriticKwargs):
     """DQN hyper-parameters (SB3 names and meanings).
 
     Attributes:
@@ -52,33 +51,10 @@ class DqnConfig:
     activation: Activation = Activation.RELU
 
     def __post_init__(self) -> None:
-        freeze(
-            self,
-            learning_rate=number("learning_rate", self.learning_rate, low=0.0, low_open=True),
-            buffer_size=int(number("buffer_size", self.buffer_size, low=1)),
-            learning_starts=int(number("learning_starts", self.learning_starts, low=0)),
-            batch_size=int(number("batch_size", self.batch_size, low=1)),
-            gamma=number("gamma", self.gamma, low=0.0, high=1.0),
-            train_freq=int(number("train_freq", self.train_freq, low=1)),
-            target_update_interval=int(
-                number("target_update_interval", self.target_update_interval, low=1)
-            ),
-            exploration_fraction=number(
-                "exploration_fraction", self.exploration_fraction, low=0.0, high=1.0
-            ),
-            exploration_final_eps=number(
-                "exploration_final_eps", self.exploration_final_eps, low=0.0, high=1.0
-            ),
-            net_arch=check_arch(self.net_arch),
-            activation=Activation.parse(self.activation),
-        )
-
-    def model_kwargs(self) -> dict[str, Any]:
-        out = asdict(self)
-        del out["net_arch"], out["activation"]
-        return out
+        check_fields(self)
 
     def policy_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the SB3 policy constructor: one Q network of ``net_arch``."""
         return {"net_arch": list(self.net_arch), "activation_fn": self.activation.module}
 
 

@@ -36,7 +36,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 
 from shadowsim.engine.observation import OBSERVATION_VERSION, check_observation_version
-from shadowsim.errors import ArtifactError
+from shadowsim.errors import ArtifactError, ConfigError
 from shadowsim_policies.sb3.agent import SB3Agent
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Algorithm, Hyperparameters
 from shadowsim_policies.sb3.app_split import AppSplit
@@ -183,7 +183,10 @@ def load_agent(path: str | Path) -> SB3Agent:
     directory = Path(path)
     meta = read_metadata(directory)
     algorithm = ALGORITHMS.get(str(meta["algorithm"]))
-    hyper = algorithm.hyperparameters(meta["hyperparameters"])
+    try:
+        hyper = algorithm.hyperparameters(meta["hyperparameters"], where="hyperparameters")
+    except ConfigError as err:
+        raise ArtifactError(f"{directory / METADATA_FILE}: {err}") from err
     observation_space = space_from_json(meta["observation_space"])
     action_space = space_from_json(meta["action_space"])
     env_action_space = space_from_json(meta["env_action_space"])

@@ -8,18 +8,17 @@ distribution (see :mod:`~shadowsim_policies.sb3.multi_categorical`) in the DISCR
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from sb3_contrib import RecurrentPPO
 
-from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
-from shadowsim_policies.sb3.network import check_arch
+from shadowsim_policies.sb3.hyperparameters import ActorCriticKwargs, at_least, check_fields
 
 
 @dataclass(frozen=True)
-class RecurrentPpoConfig:
+class RecurrentPpoConfig(ActorCriticKwargs):
     """RecurrentPPO hyper-parameters (sb3-contrib names and meanings).
 
     Attributes:
@@ -54,36 +53,19 @@ class RecurrentPpoConfig:
     lstm_hidden_size: int = 64
     n_lstm_layers: int = 1
 
-    def __post_init__(self) -> None:
-        freeze(
-            self,
-            learning_rate=number("learning_rate", self.learning_rate, low=0.0, low_open=True),
-            n_steps=int(number("n_steps", self.n_steps, low=2)),
-            batch_size=int(number("batch_size", self.batch_size, low=2)),
-            n_epochs=int(number("n_epochs", self.n_epochs, low=1)),
-            gamma=number("gamma", self.gamma, low=0.0, high=1.0),
-            gae_lambda=number("gae_lambda", self.gae_lambda, low=0.0, high=1.0),
-            clip_range=number("clip_range", self.clip_range, low=0.0, low_open=True),
-            ent_coef=number("ent_coef", self.ent_coef, low=0.0),
-            vf_coef=number("vf_coef", self.vf_coef, low=0.0),
-            max_grad_norm=number("max_grad_norm", self.max_grad_norm, low=0.0, low_open=True),
-            net_arch=check_arch(self.net_arch),
-            activation=Activation.parse(self.activation),
-            lstm_hidden_size=int(number("lstm_hidden_size", self.lstm_hidden_size, low=1)),
-            n_lstm_layers=int(number("n_lstm_layers", self.n_lstm_layers, low=1)),
-        )
+    NETWORK_FIELDS: ClassVar[tuple[str, ...]] = (
+        "net_arch",
+        "activation",
+        "lstm_hidden_size",
+        "n_lstm_layers",
+    )
 
-    def model_kwargs(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("net_arch", "activation", "lstm_hidden_size", "n_lstm_layers"):
-            del out[key]
-        return out
+    def __post_init__(self) -> None:
+        check_fields(self, n_steps=at_least(2), batch_size=at_least(2))
 
     def policy_kwargs(self) -> dict[str, Any]:
-        arch = list(self.net_arch)
-        return {
-            "net_arch": {"pi": arch, "vf": arch},
-            "activation_fn": self.activation.module,
+        """Keyword arguments of the SB3 policy constructor (network shape, activation, LSTM)."""
+        return super().policy_kwargs() | {
             "lstm_hidden_size": self.lstm_hidden_size,
             "n_lstm_layers": self.n_lstm_layers,
         }

@@ -142,6 +142,11 @@ def test_tampered_artifacts_raise_clear_errors(tmp_path):
     with pytest.raises(UnknownNameError, match="Did you mean 'ppo'"):
         load_agent(directory)
 
+    hyper = dict(meta["hyperparameters"], gamma=1.5)
+    meta_path.write_text(json.dumps(dict(meta, hyperparameters=hyper)))
+    with pytest.raises(ArtifactError, match=r"agent\.json: config key 'hyperparameters\.gamma'"):
+        load_agent(directory)
+
     meta_path.write_text(json.dumps(dict(meta, format_version=99)))
     with pytest.raises(ArtifactError, match="format_version 99"):
         load_agent(directory)
@@ -173,5 +178,6 @@ def test_agent_refuses_an_env_with_other_spaces(tmp_path):
 def test_train_config_errors_name_the_key():
     with pytest.raises(ConfigError, match=r"train\.algorithm.*Did you mean 'ppo'"):
         TrainConfig(algorithm="ppo2")
-    with pytest.raises(ConfigError, match=r"agent\.n_step.*Did you mean 'n_steps'"):
+    unknown = r"train\.hyperparameters\.n_step.*Did you mean 'n_steps'"
+    with pytest.raises(ConfigError, match=unknown):
         train_agent(make_env, TrainConfig(hyperparameters={"n_step": 4}), "unused")
