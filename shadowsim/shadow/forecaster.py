@@ -114,6 +114,35 @@ class Forecaster(ABC):
             out[:, i] = self.predict(demand[:, :t], horizon, start_s=start_s)
         return out
 
+    def forecast_at_end(
+        self, history: NDArray[np.float64], horizon: int, *, start_s: float = 0.0
+    ) -> NDArray[np.float64]:
+        """:meth:`predict` through :meth:`predict_origins` at the end of ``history`` (for
+        forecasters whose batched form is the primary one)."""
+        hist = self.check_history(history, min_ticks=self.min_history, fitted=True)
+        at_end = np.array([hist.shape[1]], dtype=np.int64)
+        out: NDArray[np.float64] = self.predict_origins(hist, at_end, horizon, start_s=start_s)
+        return out[:, 0]
+
+    def checked_origins(
+        self, demand: NDArray[np.float64], origins: NDArray[np.int64], horizon: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64], int]:
+        """The arguments of :meth:`predict_origins` checked: a fitted model's series, a
+        horizon >= 1, and increasing origins each with :attr:`min_history` ticks before it.
+
+        Raises:
+            ForecastError: Any of them is not.
+        """
+        demand = self.check_history(demand, min_ticks=self.min_history, fitted=True)
+        horizon = check_horizon(horizon)
+        origins = check_origins(origins, demand.shape[1])
+        if origins[0] < self.min_history:
+            raise ForecastError(
+                f"{self.name}: the first origin {origins[0]} has fewer than the "
+                f"{self.min_history} ticks of history this forecaster needs"
+            )
+        return demand, origins, horizon
+
     @property
     def min_history(self) -> int:
         """Fewest ticks of history :meth:`fit` and :meth:`predict` need (1 unless overridden)."""

@@ -117,6 +117,9 @@ def test_bad_inputs_raise(seasonal) -> None:
     sn = SeasonalNaiveForecaster(season="4h").fit(seasonal)
     with pytest.raises(ForecastError, match="at least 48 ticks"):
         sn.predict(seasonal[:, :20], 3)
+    early = r"seasonal_naive: the first origin 20 has fewer than the 48 ticks of history"
+    with pytest.raises(ForecastError, match=early):
+        sn.predict_origins(seasonal, np.array([20, 60]), 3)
     with pytest.raises(ForecastError, match="format_version"):
         forecaster_from_state({"forecaster": "last_value"}, {})
 

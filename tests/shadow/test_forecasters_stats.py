@@ -47,7 +47,10 @@ def test_ets_p90_covers_most_of_the_test(ets, data) -> None:
     assert 0.7 <= (target <= fc[..., 1]).mean() <= 1.0
 
 
-def test_ets_bad_inputs(data) -> None:
+def test_ets_bad_inputs(ets, data) -> None:
+    early = "ets: the first origin 1 has fewer than the 2 ticks of history"
+    with pytest.raises(ForecastError, match=early):
+        ets.predict_origins(data, np.array([1, 620]), 12)
     with pytest.raises(ForecastError, match="calibration"):
         ETSForecaster(max_horizon="1d", calibration="12h")
     with pytest.raises(ForecastError, match="needs at least"):

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from shadowsim.errors import ForecastError
 from shadowsim.resources import N_RESOURCES
-from shadowsim.shadow.forecaster import FORECASTERS, Forecaster, check_horizon, check_origins
+from shadowsim.shadow.forecaster import FORECASTERS, Forecaster
 from shadowsim.shadow.horizon import horizon_steps
 
 _MIN_FIT = 48
@@ -143,8 +143,7 @@ class ETSForecaster(Forecaster):
         self, history: NDArray[np.float64], horizon: int, *, start_s: float = 0.0
     ) -> NDArray[np.float64]:
         """``(n_apps, horizon, 4, n_quantiles)`` forecast after the end of ``history``."""
-        hist = self.check_history(history, min_ticks=self.min_history, fitted=True)
-        return self.predict_origins(hist, np.array([hist.shape[1]]), horizon)[:, 0]
+        return self.forecast_at_end(history, horizon, start_s=start_s)
 
     def predict_origins(
         self,
@@ -155,11 +154,7 @@ class ETSForecaster(Forecaster):
         start_s: float = 0.0,
     ) -> NDArray[np.float64]:
         """Forecasts at many origins (one model replay per origin and series)."""
-        demand = self.check_history(demand, min_ticks=self.min_history, fitted=True)
-        horizon = check_horizon(horizon)
-        origins = check_origins(origins, demand.shape[1])
-        if origins[0] < self.min_history:
-            raise ForecastError(f"ets: origin {origins[0]} has under {self.min_history} ticks")
+        demand, origins, horizon = self.checked_origins(demand, origins, horizon)
         point = self._point(demand, origins, horizon)
         steps = np.minimum(np.arange(horizon), self.offsets.shape[1] - 1)
         out: NDArray[np.float64] = np.maximum(point[..., None] + self.offsets[:, None, steps], 0.0)

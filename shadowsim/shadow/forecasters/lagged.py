@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shadowsim.errors import ForecastError
-from shadowsim.shadow.forecaster import Forecaster, check_horizon, check_origins
+from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.shadow.forecasters.residual_quantiles import offsets_at, residual_quantiles
 from shadowsim.shadow.horizon import horizon_steps
 
@@ -71,8 +71,7 @@ class LaggedValueForecaster(Forecaster):
         self, history: NDArray[np.float64], horizon: int, *, start_s: float = 0.0
     ) -> NDArray[np.float64]:
         """``(n_apps, horizon, 4, n_quantiles)`` forecast after the end of ``history``."""
-        hist = self.check_history(history, min_ticks=self.min_history, fitted=True)
-        return self.predict_origins(hist, np.array([hist.shape[1]]), horizon)[:, 0]
+        return self.forecast_at_end(history, horizon, start_s=start_s)
 
     def predict_origins(
         self,
@@ -83,14 +82,7 @@ class LaggedValueForecaster(Forecaster):
         start_s: float = 0.0,
     ) -> NDArray[np.float64]:
         """Batched forecasts at many origins; identical to :meth:`predict` at each."""
-        demand = self.check_history(demand, min_ticks=self.min_history, fitted=True)
-        horizon = check_horizon(horizon)
-        origins = check_origins(origins, demand.shape[1])
-        if origins[0] < self.min_history:
-            raise ForecastError(
-                f"{self.name}: the first origin {origins[0]} has fewer than the "
-                f"{self.min_history} ticks of history this forecaster needs"
-            )
+        demand, origins, horizon = self.checked_origins(demand, origins, horizon)
         steps = np.arange(1, horizon + 1, dtype=np.int64)
         lags = self.lags(steps)
         src = origins[:, None] - 1 + steps[None, :] - lags[None, :]

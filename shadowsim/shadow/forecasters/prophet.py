@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from shadowsim.errors import ForecastError
 from shadowsim.resources import N_RESOURCES
-from shadowsim.shadow.forecaster import FORECASTERS, Forecaster, check_horizon, check_origins
+from shadowsim.shadow.forecaster import FORECASTERS, Forecaster
 
 INSTALL_HINT = (
     "Prophet is an optional extra: pip install shadowsim[prophet]  (or: pip install prophet)"
@@ -108,8 +108,7 @@ class ProphetForecaster(Forecaster):
         self, history: NDArray[np.float64], horizon: int, *, start_s: float = 0.0
     ) -> NDArray[np.float64]:
         """``(n_apps, horizon, 4, n_quantiles)`` forecast after the end of ``history``."""
-        hist = self.check_history(history, min_ticks=1, fitted=True)
-        return self.predict_origins(hist, np.array([hist.shape[1]]), horizon, start_s=start_s)[:, 0]
+        return self.forecast_at_end(history, horizon, start_s=start_s)
 
     def predict_origins(
         self,
@@ -120,9 +119,7 @@ class ProphetForecaster(Forecaster):
         start_s: float = 0.0,
     ) -> NDArray[np.float64]:
         """Forecasts at many origins: one Prophet prediction over all their target times."""
-        demand = self.check_history(demand, min_ticks=1, fitted=True)
-        horizon = check_horizon(horizon)
-        origins = check_origins(origins, demand.shape[1])
+        demand, origins, horizon = self.checked_origins(demand, origins, horizon)
         ticks = np.arange(origins[0], origins[-1] + horizon)
         idx = origins[:, None] - origins[0] + np.arange(horizon)[None, :]
         point = np.empty((self.n_apps, len(origins), horizon, N_RESOURCES))
