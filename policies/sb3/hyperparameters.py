@@ -37,7 +37,7 @@ class Bounds:
     def __call__(self, name: str, value: object) -> float | int:
         out = number(name, value, low=self.low, high=self.high, low_open=self.low_open, where="")
         if self.integer:
-            if out != int(out):
+            if not math.isfinite(out) or out != int(out):
                 raise ConfigError(name, f"must be a whole number, got {value!r}")
             return int(out)
         return out

@@ -57,6 +57,8 @@ def test_a_bad_value_names_the_key_the_user_set(
 def test_a_count_must_be_whole(name: str, field: str) -> None:
     with pytest.raises(ConfigError, match=rf"'train\.hyperparameters\.{field}': must be a whole"):
         ALGORITHMS.get(name).hyperparameters({field: 32.5})
+    with pytest.raises(ConfigError, match=rf"'train\.hyperparameters\.{field}': must be a whole"):
+        ALGORITHMS.get(name).hyperparameters({field: float("inf")})
 
 
 def test_the_same_name_is_checked_the_same_way_unless_an_algorithm_tightens_it() -> None:
