@@ -9,6 +9,7 @@ type is rejected with a reason rather than dropped.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -106,7 +107,7 @@ def scale_one_targets(action: ScaleAction, n_apps: int) -> NDArray[np.float64] |
         return f"unknown app {action.app}: valid 0..{n_apps - 1}"
     if not isinstance(action.resource, Resource):
         return f"resource must be a Resource, got {action.resource!r}"
-    if isinstance(action.target, bool) or not isinstance(action.target, int | float):
+    if isinstance(action.target, bool) or not isinstance(action.target, numbers.Real):
         return f"target must be a number, got {action.target!r}"
     if np.isnan(action.target):
         return "target is NaN; give a number"

@@ -112,6 +112,9 @@ def test_a_single_scale_action_is_one_entry_of_held_targets() -> None:
     assert targets.shape == (3, 4)
     assert targets[2, Resource.MEMORY] == 512.0
     assert np.isnan(np.delete(targets.ravel(), 2 * 4 + Resource.MEMORY)).all()
+    single = scale_one_targets(ScaleAction(0, Resource.CPU, np.float32(1.5)), 3)  # type: ignore[arg-type]
+    assert isinstance(single, np.ndarray)
+    assert single[0, Resource.CPU] == 1.5
 
 
 def test_bulk_targets_are_checked_for_numbers_and_shape() -> None:
