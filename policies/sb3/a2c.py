@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from stable_baselines3 import A2C
 
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
-from shadowsim_policies.sb3.hyperparameters import ActorCriticKwargs, check_fields
+from shadowsim_policies.sb3.hyperparameters import ModelKwargs, check_fields
 
 
 @dataclass(frozen=True)
-class A2cConfig(ActorCriticKwargs):
+class A2cConfig(ModelKwargs):
     """A2C hyper-parameters (SB3 names and meanings).
 
     Attributes:

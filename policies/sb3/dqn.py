@@ -16,12 +16,12 @@ import gymnasium as gym
 from stable_baselines3 import DQN
 
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
-from shadowsim_policies.sb3.hyperparameters import ActorCriticKwargs, check_fields
+from shadowsim_policies.sb3.hyperparameters import ModelKwargs, check_fields
 from shadowsim_policies.sb3.joint_discrete import JointDiscreteActions
 
 
 @dataclass(frozen=True)
-class DqnConfig(ActorCriticKwargs):
+class DqnConfig(ModelKwargs):
     """DQN hyper-parameters (SB3 names and meanings).
 
     Attributes:

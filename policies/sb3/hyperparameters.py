@@ -1,5 +1,5 @@
 """What every algorithm's hyper-parameter dataclass shares: one check per SB3 name, and the
-keyword arguments of actor-critic models.
+keyword arguments of the SB3 model and policy.
 
 A config's ``__post_init__`` calls :func:`check_fields`, which normalises each field by the
 rule for its name in :data:`RULES` (an algorithm may tighten one, e.g. PPO's ``n_steps >= 2``),
@@ -118,10 +118,11 @@ def check_fields(config: object, **tighter: Check) -> None:
     freeze(config, **values)
 
 
-class ActorCriticKwargs:
-    """``model_kwargs``/``policy_kwargs`` of an actor-critic config: every field goes to the
-    model but the network's (:attr:`NETWORK_FIELDS`), which shape separate policy and value
-    networks of ``net_arch`` with ``activation``."""
+class ModelKwargs:
+    """The SB3 constructor arguments of a hyper-parameter dataclass: every field goes to the
+    model but the network's (:attr:`NETWORK_FIELDS`), which shape the policy; by default
+    separate policy and value networks of ``net_arch`` with ``activation`` (actor-critic
+    algorithms; DQN overrides :meth:`policy_kwargs` with one Q network)."""
 
     NETWORK_FIELDS: ClassVar[tuple[str, ...]] = ("net_arch", "activation")
     net_arch: tuple[int, ...]

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from stable_baselines3 import PPO
 
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
-from shadowsim_policies.sb3.hyperparameters import ActorCriticKwargs, at_least, check_fields
+from shadowsim_policies.sb3.hyperparameters import ModelKwargs, at_least, check_fields
 
 
 @dataclass(frozen=True)
-class PpoConfig(ActorCriticKwargs):
+class PpoConfig(ModelKwargs):
     """PPO hyper-parameters (SB3 names and meanings).
 
     Attributes:

@@ -14,11 +14,11 @@ from typing import Any, ClassVar
 from sb3_contrib import RecurrentPPO
 
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Activation, Algorithm
-from shadowsim_policies.sb3.hyperparameters import ActorCriticKwargs, at_least, check_fields
+from shadowsim_policies.sb3.hyperparameters import ModelKwargs, at_least, check_fields
 
 
 @dataclass(frozen=True)
-class RecurrentPpoConfig(ActorCriticKwargs):
+class RecurrentPpoConfig(ModelKwargs):
     """RecurrentPPO hyper-parameters (sb3-contrib names and meanings).
 
     Attributes:
