@@ -188,9 +188,15 @@ def _discover(config: LiveConfig, hosts: HostSet) -> ComponentLayout:
             "the domains' metadata or names",
         )
     if not by_app:
+        hint = {
+            ComponentSource.NAMING: "no domain name matches live.name_pattern",
+            ComponentSource.METADATA: "no domain carries <component app=... index=.../> metadata "
+            f"in the namespace {COMPONENT_NS}",
+        }.get(source, "list the domains under live.apps")
         raise ConfigError(
             "live.components",
-            f"found no component domains on {list(hosts.uris)} with source {source.name}",
+            f"found no component domains on {list(hosts.uris)} with source {source.name}: "
+            f"{hint}",
         )
     apps = list(config.apps) + [AppConfig(id=a) for a in sorted(by_app) if a not in configured]
     found: dict[str, list[tuple[str, int]]] = {}

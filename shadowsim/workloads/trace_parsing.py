@@ -157,7 +157,11 @@ def read_delimited(
             raise TraceFormatError(path, f"cannot parse the file: {err}") from err
     if frame is None or len(frame) != n_rows or not _complete(frame, used, kinds):
         _scan(path, lines, columns, sep, quoted, first)
-        raise TraceFormatError(path, f"rows must have {len(columns)} fields separated by {sep!r}")
+        raise TraceFormatError(
+            path,
+            f"cannot parse the rows as {len(columns)} fields separated by {sep!r} although "
+            "each line has them; look for NUL bytes or other control characters",
+        )
     frame.columns = pd.Index([columns[i].name for i in used])
     return Table(frame=frame, line=np.arange(first, first + n_rows, dtype=np.int64))
 
@@ -194,7 +198,15 @@ def _scan(
         text = raw.rstrip("\r")
         if not text.strip():
             raise TraceFormatError(path, "empty line inside the data; remove it", line=line_no)
-        fields = next(csv.reader([text], delimiter=sep, quoting=quoting))
+        try:
+            fields = next(csv.reader([text], delimiter=sep, quoting=quoting))
+        except csv.Error as err:
+            raise TraceFormatError(
+                path,
+                f"cannot split the line into fields: {err}; look for a stray carriage return "
+                "or quote character inside the line",
+                line=line_no,
+            ) from err
         if len(fields) != n:
             names = ", ".join(c.name for c in columns)
             raise TraceFormatError(
@@ -221,6 +233,13 @@ def _check_cell(path: Path, line_no: int, column: Column, cell: str) -> None:
         )
     if column.kind is CellKind.TEXT:
         return
+    if "_" in cell or not cell.isascii():  # float() takes "1_000" and other digits; readers do not
+        raise TraceFormatError(
+            path,
+            f"{cell!r} is not a plain decimal number (digits 0-9, '.', 'e', a sign)",
+            line=line_no,
+            column=column.name,
+        )
     try:
         number = float(cell)
     except ValueError:

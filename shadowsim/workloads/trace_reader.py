@@ -145,10 +145,17 @@ def list_trace_files(
         The files, sorted in natural order of their paths (hidden files are skipped).
 
     Raises:
-        TraceFormatError: The folder holds no accepted file.
+        TraceFormatError: ``path`` is neither a file nor a folder (a FIFO, a device), or the
+            folder holds no accepted file.
     """
     if path.is_file():
         return [path]
+    if not path.is_dir():
+        raise TraceFormatError(
+            path,
+            f"is neither a regular file nor a folder; point path at a trace file or a folder of "
+            f"{what}",
+        )
     found = path.rglob("*") if recursive else path.iterdir()
     files = [
         p

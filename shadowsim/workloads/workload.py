@@ -108,9 +108,13 @@ class Workload:
             if arr.shape != (n_apps,):
                 raise WorkloadError(f"{name} must have shape ({n_apps},), got {arr.shape}")
         if self.active is not None and self.active.shape != (n_apps, n_ticks):
-            raise WorkloadError(f"active must have shape {(n_apps, n_ticks)}")
+            raise WorkloadError(
+                f"active must have shape {(n_apps, n_ticks)}, got {self.active.shape}"
+            )
         if self.provisioned is not None and self.provisioned.shape != (n_apps, N_RESOURCES):
-            raise WorkloadError(f"provisioned must have shape {(n_apps, N_RESOURCES)}")
+            raise WorkloadError(
+                f"provisioned must have shape {(n_apps, N_RESOURCES)}, got {self.provisioned.shape}"
+            )
         if d.base is None:  # taken, not viewed: nobody changes it from now on
             d.setflags(write=False)
 
