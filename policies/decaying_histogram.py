@@ -50,7 +50,8 @@ class BucketScheme:
             raise ConfigError("policy.histogram.ratio", f"must be > 1, got {self.ratio}")
         if not self.maximum > self.first:
             raise ConfigError(
-                "policy.histogram.maximum", f"must exceed first={self.first}, got {self.maximum}"
+                "policy.bucket_first",
+                f"must be below the histogram maximum {self.maximum} ref units, got {self.first}",
             )
 
     @property

@@ -192,6 +192,11 @@ def load_agent(path: str | Path) -> SB3Agent:
     env_action_space = space_from_json(meta["env_action_space"])
     split = None
     if meta.get("per_app", False):
+        if algorithm.recurrent:
+            raise ArtifactError(
+                f"{directory / METADATA_FILE}: per_app is true but {algorithm.name} is recurrent; "
+                "per-application agents cannot be recurrent"
+            )
         if "env_observation_space" not in meta:
             raise ArtifactError(
                 f"{directory / METADATA_FILE}: a per_app agent needs env_observation_space"

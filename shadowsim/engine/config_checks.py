@@ -176,7 +176,9 @@ def check_sub_config(key: str, cls: type[T], value: object, *, prefix: str | Non
         except ConfigError as err:
             inner = f"{key if prefix is None else prefix}.{err.key}"
             raise ConfigError(inner, str(err).split(": ", 1)[-1]) from err
-    raise ConfigError(key, f"must be a {cls.__name__} or a mapping of its fields, got {value!r}")
+    raise ConfigError(
+        key, f"must be a mapping of its fields or an instance of {cls.__name__}, got {value!r}"
+    )
 
 
 def config_dict(config: object) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from enum import Enum
 from mlflow.entities.model_registry import RegisteredModel
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
+from sqlalchemy.exc import SQLAlchemyError
 
 from shadowsim.errors import ArtifactError, ConfigError, ForecastError, RegistryError
 from shadowsim.shadow.artifact import ArtifactMeta, TrainingWindow, load_forecaster
@@ -111,9 +112,9 @@ class ShadowRegistry:
         uri = tracking_uri if tracking_uri is not None else self.config.tracking_uri
         store = open_store(uri, self.config.root, quiet=self.config.quiet)
         self.tracking_uri = store.tracking_uri
-        self.client = store.client()
         self._verified = VerifiedStates(self.config.cache_size)
         try:
+            self.client = store.client()
             found = self.client.get_experiment_by_name(self.config.experiment)
             self.experiment_id = (
                 found.experiment_id if found is not None else self.client.create_experiment(
@@ -123,6 +124,12 @@ class ShadowRegistry:
         except MlflowException as err:
             raise RegistryError(
                 f"cannot open experiment {self.config.experiment!r} at {self.tracking_uri}: {err}"
+            ) from err
+        except SQLAlchemyError as err:  # e.g. a file that is not an MLflow SQLite database
+            raise RegistryError(
+                f"cannot read the tracking store {self.tracking_uri}: {err.__class__.__name__}: "
+                f"{getattr(err, 'orig', err)}; is it an MLflow database? Point registry.root or "
+                "registry.tracking_uri at another store"
             ) from err
 
     # -- writing ---------------------------------------------------------------------------

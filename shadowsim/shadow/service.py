@@ -340,7 +340,14 @@ class ShadowService:
         slots = [ModelSlot(model_name(cfg.model_prefix, a), np.array([i], dtype=np.int64), (a,))
                  for i, a in enumerate(self.app_ids)]
         if len({s.name for s in slots}) != len(slots):
-            raise ConfigError("shadow.model_prefix", "two applications map to one model name")
+            names = [s.name for s in slots]
+            dup = next(n for n in names if names.count(n) > 1)
+            apps = [s.app_ids[0] for s in slots if s.name == dup]
+            raise ConfigError(
+                "shadow.grouping",
+                f"applications {apps!r} map to one registered model name {dup!r} (names are the "
+                "ids made safe for MLflow); rename one of them or use one global model (GLOBAL)",
+            )
         return slots
 
     def _reuse(self, slot: ModelSlot, now_s: float) -> bool:
