@@ -45,7 +45,13 @@ def test_live_loop_matches_the_engine_contract(tmp_path: Path) -> None:
         loop = LiveLoop(backend, DEPLOY)
         history = loop.warm_up()
         assert history.shape == (3, 13, 4)
-        np.testing.assert_allclose(history[:, 1:, 0], 2.0, rtol=0.05)  # 2 domains x 1 vCPU
+        # 2 domains x 1 busy vCPU per application (the test driver's CPU counters follow the
+        # wall clock). With the manual clock the readings are a few ms of real time apart, so a
+        # stall of this process moves CPU time from one interval to the next (CI saw 1.88 then
+        # 2.13): tight over the warm-up, loose per tick.
+        cpu = history[:, 1:, 0]
+        np.testing.assert_allclose(cpu.mean(axis=1), 2.0, rtol=0.02)
+        np.testing.assert_allclose(cpu, 2.0, rtol=0.25)
         observation = loop.start()
         assert loop.engine.builder.space.contains(observation)
         policy = make_policy("static_peak").bind(live_context(loop))
