@@ -63,9 +63,6 @@ class ActionHandlers:
         any other type gets a rejection naming the types a backend takes)."""
         results: list[ActionResult] = []
         for action in actions:
-            if type(action) is ScaleAllAction:  # the bulk action of every-tick policies
-                results.append(self.scale_all(action))
-                continue
             match action:
                 case ScaleAllAction():
                     results.append(self.scale_all(action))
