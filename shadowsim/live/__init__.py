@@ -19,8 +19,9 @@ Mapping of the protocol onto libvirt
   KB/s, and memory stats -> MiB (:mod:`shadowsim.live.usage_meter`); ``demand`` is the
   measured usage (demand beyond an allocation is not observable on a hypervisor).
   Allocation = current vCPUs, memory, and configured block I/O tune / interface bandwidth
-  (unlimited = the host's capacity). Nothing is ever pending: actions land when ``apply``
-  returns.
+  (unlimited = the host's capacity). Actions land when ``apply`` returns, but for memory:
+  a balloon target the guest reaches in its own time, shown as ``pending_allocation``
+  until it does (:mod:`shadowsim.live.balloon`).
 * **ScaleAction / ScaleAllAction** -> ``setVcpusFlags`` / ``setMemoryFlags`` (live, within
   the domain's maxima, whole vCPUs), ``setBlockIoTune`` and ``setInterfaceParameters``
   (:mod:`shadowsim.live.scaling`, :mod:`shadowsim.live.tuning`); per-entry outcomes, with

@@ -5,8 +5,10 @@ Time: backend time 0 is when the backend is built; tick ``k`` ends at ``k * inte
 on the configured clock. :meth:`LibvirtBackend.advance` waits (sleeps on a wall clock) until
 the next tick, reads every component domain, and reports the interval's usage, the
 allocation in force, the pool and host state, estimated KPIs and costs. Actions take
-effect when :meth:`LibvirtBackend.apply` returns (libvirt calls are synchronous): nothing is
-ever pending, ``pending_allocation`` equals ``allocation`` and ``migrating`` is all False.
+effect when :meth:`LibvirtBackend.apply` returns (libvirt calls are synchronous, and
+``migrating`` is all False), but for memory: a new memory allocation is a balloon target
+the guest reaches in its own time, shown in ``pending_allocation`` until it gets there
+(:mod:`shadowsim.live.balloon`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from shadowsim.actions import (
 )
 from shadowsim.cluster_state import ClusterSpec, ClusterState
 from shadowsim.errors import BackendError
+from shadowsim.live.balloon import BalloonTargets
 from shadowsim.live.binding import error_text, is_libvirt_error, load_libvirt
 from shadowsim.live.clock import Clock, make_clock
 from shadowsim.live.components import find_components
@@ -126,6 +129,7 @@ class LibvirtBackend:
         self.pool.adopt(set(layout.domains))
         self.cost = CostModel(config.prices)
         self.meter = UsageMeter(n_comp)
+        self.balloons = BalloonTargets(n_comp)
         self.moves = LiveMover(self)
         self._actions = ActionHandlers(
             scale_all=lambda action: self._scale(action, action.targets),
@@ -144,7 +148,7 @@ class LibvirtBackend:
         readings = self.read_components()
         for c, reading in enumerate(readings):
             self.meter.baseline(c, reading)
-        self.allocation = self.allocation_of(readings)
+        self.refresh_allocation(readings)
         self.costs = CostAccount(self.clock.now_s())
         self.pool.target = np.asarray(config.pool.initial_target, dtype=np.int64)
         self.pool_short = self.pool.reconcile(self.room()) > 0
@@ -205,7 +209,7 @@ class LibvirtBackend:
         self.notes.extend(self.meter.gaps)
         in_force = self.allocation
         self.costs.accrue(self.clock.now_s())
-        self.allocation = self.allocation_of(readings)
+        self.refresh_allocation(readings)
         self._tick += 1
         self._state = snapshot(self, usage, estimate=True, in_force=in_force)
         self.costs.close_interval()
@@ -261,10 +265,17 @@ class LibvirtBackend:
             alloc[c, Resource.NETWORK] = cap[host, Resource.NETWORK] if net is None else net
         return alloc
 
+    def refresh_allocation(self, readings: list[DomainReading]) -> None:
+        """Take the allocation in force from ``readings``, and the pending allocation: the
+        same with the memory targets the guests have not reached yet."""
+        self.allocation = self.allocation_of(readings)
+        self.pending = self.balloons.pending(self.allocation, readings)
+
     def host_allocated(self) -> NDArray[np.float64]:
-        """``(H, 4)`` allocated per host: components plus what spares hold."""
+        """``(H, 4)`` allocated per host: components (the larger of the allocation in force
+        and the pending one) plus what spares hold."""
         total = np.zeros((self.hosts.n_hosts, N_RESOURCES))
-        np.add.at(total, self.host_of, self.allocation)
+        np.add.at(total, self.host_of, np.fmax(self.allocation, self.pending))
         return total + self.pool.held_by_host()
 
     def room(self) -> NDArray[np.float64]:
@@ -310,10 +321,10 @@ class LibvirtBackend:
         if isinstance(targets, str):
             return ActionResult(action, False, targets)
         readings = self.read_components()
-        self.allocation = self.allocation_of(readings)
+        self.refresh_allocation(readings)
         request = ScaleRequest(
             readings=readings,
-            allocation=self.allocation,
+            allocation=self.pending,
             domains=self.domains,
             host_of=self.host_of,
             host_capacity=self.hosts.capacity,
@@ -332,8 +343,10 @@ class LibvirtBackend:
         self, targets: NDArray[np.float64], request: ScaleRequest
     ) -> tuple[ScaleAllOutcome, int]:
         result = self.scaler.scale(targets, request)
-        self.allocation = self.allocation_of(self.read_components())
-        return result
+        for c in np.flatnonzero(~np.isnan(result.set_to[:, Resource.MEMORY])):
+            self.balloons.set(int(c), result.set_to[c, Resource.MEMORY], request.readings[c])
+        self.refresh_allocation(self.read_components())
+        return result.outcome, result.changes
 
     def _pool_target(self, action: PoolTargetAction) -> ActionResult:
         targets = action.targets

@@ -155,7 +155,7 @@ class LiveMover:
             b.host_of[comp] = spare.host
             b.on_spare[comp] = True
             b.meter.reset(comp)
-            b.allocation = b.allocation_of(b.read_components())
+            b.refresh_allocation(b.read_components())
             if b.config.pool.release_shifted:
                 try:
                     old.shutdown()

@@ -15,7 +15,9 @@ An entry (application, resource) is rejected as a whole before any call when one
 components cannot take it: the domain is not running, or it has no disk / interface. Then
 each change is one libvirt call (:mod:`shadowsim.live.tuning`); when libvirt refuses, the
 entry is rejected with libvirt's text (``applied`` still shows what the other components
-now have). Changes land at once: ``effective_at_s`` is the time of the call.
+now have). vCPU, disk and network changes land when the call returns; a memory change is
+a balloon target the guest reaches in its own time (:mod:`shadowsim.live.balloon`), so
+:attr:`ScaleResult.set_to` tells the backend which targets it set.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class ScaleRequest:
 
     Attributes:
         readings: One fresh reading per component.
-        allocation: ``(C, 4)`` allocation in force per component (as reported).
+        allocation: ``(C, 4)`` allocation per component once pending memory targets are
+            reached (what each change starts from).
         domains: One libvirt domain handle per component.
         host_of: ``(C,)`` host of each component.
         host_capacity: ``(H, 4)`` capacity per host.
@@ -60,6 +63,25 @@ class ScaleRequest:
     host_capacity: NDArray[np.float64]
     host_allocated: NDArray[np.float64]
     rx_share: NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleResult:
+    """What one scaling did.
+
+    Attributes:
+        outcome: The per-entry outcome reported with the action.
+        set_to: ``(C, 4)`` the value each successful libvirt call set, NaN where none was
+            made (unchanged entries, held ones and refused calls).
+    """
+
+    outcome: ScaleAllOutcome
+    set_to: NDArray[np.float64]
+
+    @property
+    def changes(self) -> int:
+        """Number of libvirt calls that changed something."""
+        return int(np.count_nonzero(~np.isnan(self.set_to)))
 
 
 class LiveScaler:
@@ -110,10 +132,8 @@ class LiveScaler:
             return f"domain {reading.name} has no network interface to limit"
         return ""
 
-    def scale(
-        self, targets: NDArray[np.float64], request: ScaleRequest
-    ) -> tuple[ScaleAllOutcome, int]:
-        """Apply ``(A, 4)`` targets; returns the per-entry outcome and the number of changes."""
+    def scale(self, targets: NDArray[np.float64], request: ScaleRequest) -> ScaleResult:
+        """Apply ``(A, 4)`` targets; returns the per-entry outcome and the values set."""
         shape = (self.n_apps, N_RESOURCES)
         current = request.allocation
         accepted = np.zeros(shape, dtype=np.bool_)
@@ -149,7 +169,7 @@ class LiveScaler:
                 wanted[c, r] = value
             accepted[a, r] = True
         new = self._fit_rooms(wanted, current, request)
-        failures, succeeded, changes = self._apply(new, current, request)
+        failures, succeeded, set_to = self._apply(new, current, request)
         for (a, r), text in failures.items():
             accepted[a, r] = False
             reasons[text] += 1
@@ -165,7 +185,7 @@ class LiveScaler:
         outcome = ScaleAllOutcome(
             accepted=accepted, clamped=clamped, applied=applied, rejected_reasons=dict(reasons)
         )
-        return outcome, changes
+        return ScaleResult(outcome, set_to)
 
     def _fit_rooms(
         self, wanted: NDArray[np.float64], current: NDArray[np.float64], request: ScaleRequest
@@ -189,17 +209,17 @@ class LiveScaler:
 
     def _apply(
         self, new: NDArray[np.float64], current: NDArray[np.float64], request: ScaleRequest
-    ) -> tuple[dict[tuple[int, int], str], NDArray[np.bool_], int]:
+    ) -> tuple[dict[tuple[int, int], str], NDArray[np.bool_], NDArray[np.float64]]:
         """Make the libvirt calls; failed ones are reset to ``current`` in ``new``.
 
         Returns:
             libvirt's text per failed ``(app, resource)`` entry, ``(C, 4)`` True where the
-            component has its new value (changed, or already there), and the number of calls
-            that changed something.
+            component has its new value (changed, or already there), and ``(C, 4)`` the
+            value each successful call set (NaN elsewhere).
         """
         failures: dict[tuple[int, int], str] = {}
         succeeded = ~np.isnan(new)
-        changes = 0
+        set_to = np.full_like(new, np.nan)
         for c, r in zip(*np.nonzero(~np.isnan(new)), strict=True):
             if abs(new[c, r] - current[c, r]) <= _REL_TOL * max(1.0, abs(current[c, r])):
                 continue
@@ -222,5 +242,5 @@ class LiveScaler:
                     f"libvirt refused on domain {reading.name}: {error_text(err)}"
                 )
                 continue
-            changes += 1
-        return failures, succeeded, changes
+            set_to[c, r] = new[c, r]
+        return failures, succeeded, set_to

@@ -1,8 +1,9 @@
 """Building the :class:`~shadowsim.cluster_state.ClusterState` a live tick reports.
 
 Every array of a snapshot is read-only. ``demand`` is the measured usage (demand beyond an
-allocation is not observable on a hypervisor), ``pending_allocation`` equals ``allocation``
-(libvirt changes land when the call returns), ``migrating`` is all False (migrations block
+allocation is not observable on a hypervisor), ``pending_allocation`` is ``allocation`` with
+the memory targets the guests have not reached yet (:mod:`shadowsim.live.balloon`; other
+changes land when the libvirt call returns), ``migrating`` is all False (migrations block
 until done), and the KPIs are estimates (:mod:`shadowsim.live.kpi_estimate`).
 """
 
@@ -70,7 +71,7 @@ def snapshot(
         demand=frozen(usage),
         usage=usage,
         allocation=frozen(allocation),
-        pending_allocation=allocation,
+        pending_allocation=frozen(backend.pending.copy()),
         host_of=frozen(backend.host_of.copy()),
         migrating=frozen(np.zeros(len(backend.domains), dtype=np.bool_)),
         on_spare=frozen(backend.on_spare.copy()),

@@ -13,6 +13,7 @@ import pytest
 
 from shadowsim.config_store import build_config
 from shadowsim.errors import ConfigError
+from shadowsim.live.balloon import BalloonTargets
 from shadowsim.live.config import (
     AppConfig,
     ClockKind,
@@ -242,6 +243,25 @@ def test_usage_meter_turns_counters_into_rates_and_reports_gaps() -> None:
     assert restarted[0, 0] == 0.0
     assert "restarted" in meter.gaps[0]
     np.testing.assert_allclose(restarted[1], 0.0)  # shut off: uses nothing
+
+
+def test_balloon_targets_stay_pending_until_reached_or_the_domain_restarts() -> None:
+    balloons = BalloonTargets(3)
+    readings = [_reading(u, 1, 0.0, 0.0, 0, 0, 0) for u in ("a", "b", "c")]
+    allocation = np.tile([2.0, 1024.0, 100.0, 100.0], (3, 1))
+    balloons.set(0, 512.0, readings[0])
+    balloons.set(1, 2000.0, readings[1])
+    balloons.set(2, 768.0, readings[2])
+    pending = balloons.pending(allocation, readings)
+    np.testing.assert_array_equal(pending[:, 1], [512.0, 2000.0, 768.0])
+    np.testing.assert_array_equal(np.delete(pending, 1, axis=1), np.delete(allocation, 1, axis=1))
+    # 0's guest got within 1 % of its target; 1 restarted (new domain id); 2 has not moved
+    allocation[0, 1] = 515.0
+    later = [readings[0], _reading("b", 2, 1.0, 0.0, 0, 0, 0), readings[2]]
+    np.testing.assert_array_equal(balloons.pending(allocation, later)[:, 1], [515, 1024, 768])
+    assert (balloons.target(0), balloons.target(1), balloons.target(2)) == (None, None, 768.0)
+    balloons.forget(2)
+    assert len(balloons) == 0
 
 
 def test_cost_account_accrues_at_the_rates_in_force() -> None:
