@@ -10,6 +10,10 @@
 # cgroups, no namespaces, no security driver, console logs to files: a container has no
 # systemd, D-Bus or virtlogd); then starts libvirtd unless its socket is already there.
 # On a machine with its own libvirt set-up nothing of that set-up is changed.
+# A second libvirtd then plays a second host, for live migration: in its own mount and UTS
+# namespaces (its own /run/libvirt, /var/lib/libvirt, /etc/libvirt, host UUID and hostname;
+# state under /var/lib/shadowsim-host1), at qemu+tcp://127.0.0.1:16510/system without
+# authentication (loopback only), taking migration data on 127.0.0.2.
 set -euo pipefail
 
 SUDO=""
@@ -51,6 +55,39 @@ if [ ! -S /run/libvirt/libvirt-sock ]; then
         sleep 0.1
     done
 fi
+HOST1=/var/lib/shadowsim-host1
+if ! (exec 3<>/dev/tcp/127.0.0.1/16510) 2>/dev/null; then
+    echo "== a second libvirtd as a second host (qemu+tcp://127.0.0.1:16510/system) =="
+    $SUDO mkdir -p "$HOST1/run" "$HOST1/lib" "$HOST1/cache" "$HOST1/log" "$HOST1/etc" \
+        /var/cache/libvirt
+    printf '%s\n' 'listen_tls = 0' 'listen_tcp = 1' 'listen_addr = "127.0.0.1"' \
+        'tcp_port = "16510"' 'auth_tcp = "none"' \
+        'host_uuid = "5ad0c0de-0000-4000-8000-000000000001"' \
+        | $SUDO tee "$HOST1/etc/libvirtd.conf" >/dev/null
+    printf '%s\n' 'user = "root"' 'group = "root"' 'security_driver = "none"' \
+        'cgroup_controllers = [ ]' 'namespaces = [ ]' 'stdio_handler = "file"' \
+        'migration_host = "127.0.0.2"' \
+        | $SUDO tee "$HOST1/etc/qemu.conf" >/dev/null
+    printf '%s\n' 'set -e' \
+        "mount --bind $HOST1/run /run/libvirt" \
+        "mount --bind $HOST1/lib /var/lib/libvirt" \
+        "mount --bind $HOST1/cache /var/cache/libvirt" \
+        "mount --bind $HOST1/log /var/log/libvirt" \
+        "mount --bind $HOST1/etc /etc/libvirt" \
+        'hostname shadowsim-host1' \
+        'exec libvirtd --daemon --listen --config /etc/libvirt/libvirtd.conf --pid-file /run/libvirt/libvirtd.pid' \
+        | $SUDO tee "$HOST1/start.sh" >/dev/null
+    if $SUDO unshare --mount --uts --propagation private bash "$HOST1/start.sh"; then
+        for _ in $(seq 50); do
+            (exec 3<>/dev/tcp/127.0.0.1/16510) 2>/dev/null && break
+            sleep 0.1
+        done
+    else
+        echo "warning: could not start the second libvirtd (it needs unshare, as root);" \
+            "the live migration test will skip" >&2
+    fi
+fi
+
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel="KVM"; else accel="TCG (no usable /dev/kvm)"; fi
 PYTHON="${PYTHON:-python}"
 "$PYTHON" - "$accel" <<'EOF'
@@ -58,7 +95,12 @@ import sys
 
 import libvirt
 
-conn = libvirt.open("qemu:///system")
-print(f"libvirtd OK at {conn.getURI()}: QEMU {conn.getVersion()}, {sys.argv[1]}")
-conn.close()
+for uri in ("qemu:///system", "qemu+tcp://127.0.0.1:16510/system"):
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError as err:
+        print(f"libvirtd at {uri}: not reachable ({str(err).strip()})")
+        continue
+    print(f"libvirtd OK at {uri} ({conn.getHostname()}): QEMU {conn.getVersion()}, {sys.argv[1]}")
+    conn.close()
 EOF

@@ -1,13 +1,23 @@
 """Tiny real guests for the live adapter's tests on QEMU (KVM, or TCG without /dev/kvm).
 
-A guest is a 1 MiB raw disk whose boot sector holds a few bytes of 16-bit code that the
-BIOS (SeaBIOS) boots: no operating system, so nothing to download, and each guest does one
-thing the hypervisor can measure. The programs, assembled with GNU as (``.code16``, linked
-at 0x7c00):
+A guest runs a few bytes of machine code and no operating system, so there is nothing to
+download, and each guest does one thing the hypervisor can measure. Two ways to boot one:
 
-* BUSY: ``jmp .`` - one vCPU busy for ever (its CPU time grows at 1 s/s).
-* IDLE: ``sti; hlt; jmp .-3`` - halted between timer interrupts (almost no CPU time).
-* DISK_READER: reads 16 sectors from the start of its disk through the BIOS
+* as a multiboot kernel (``<os><kernel>``): the BIOS loads the file at 1 MiB and jumps to
+  its code in 32-bit protected mode; the guest has no disk, so libvirt can live-migrate it
+  without shared storage. Its first instruction writes 1 at ``STARTED_AT``, which the tests
+  read back (``virDomainMemoryPeek``) to know the program runs.
+* from the boot sector of a 1 MiB raw disk; the code runs in 16-bit real mode and can call
+  the BIOS. That it runs shows as the boot sector read (``virDomainBlockStats``).
+
+Under KVM the BIOS takes about five seconds to get there either way (under TCG less). The
+programs (hex; assembled with GNU as):
+
+* BUSY (kernel): ``movb $1, STARTED_AT; jmp .`` - one vCPU busy for ever (its CPU time
+  grows at 1 s/s).
+* IDLE (kernel): ``movb $1, STARTED_AT; cli; hlt; jmp .-1`` - the vCPU halted for good (no
+  CPU time).
+* DISK_READER (disk): reads 16 sectors from the start of its disk through the BIOS
   (``int 0x13``, AH=02h) into 1000:0000, for ever: about 2 MB/s of real disk reads under
   KVM, which a disk limit (``setBlockIoTune``) throttles.
 
@@ -16,12 +26,16 @@ comes: they use no CPU time. The guests have a virtio balloon device but no driv
 so a new memory target is accepted by libvirt and never reached.
 
 ``qemu_host()`` finds the hypervisor (``SHADOWSIM_QEMU_URI``, default ``qemu:///system``) or
-skips the calling test with the reason and the fix (``.ci/install_qemu.sh``; CI runs it).
+skips the calling test with the reason and the fix (``.ci/install_qemu.sh``; CI runs it);
+``second_host()`` a second libvirtd on the same machine that looks like another host (its
+own host UUID and hostname; ``SHADOWSIM_QEMU_URI2``, default the one the script starts at
+``qemu+tcp://127.0.0.1:16510/system``), for live migration.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -34,21 +48,46 @@ import pytest
 
 from shadowsim.live.binding import libvirt_available, load_libvirt
 
-BUSY = bytes.fromhex("ebfe")
-IDLE = bytes.fromhex("fbf4ebfd")
-DISK_READER = bytes.fromhex(
-    "fa31c08ed0bc007cfb"  # cli; xor ax,ax; mov ss,ax; mov sp,0x7c00; sti
-    "b800108ec0"  # mov ax,0x1000; mov es,ax
-    "b81002b90100ba800031db"  # again: mov ax,0x0210; mov cx,1; mov dx,0x80; xor bx,bx
-    "cd13ebf1"  # int 0x13; jmp again
+
+@dataclass(frozen=True)
+class Program:
+    """A guest's code.
+
+    Attributes:
+        code: Machine code.
+        from_disk: Booted by the BIOS from a disk's boot sector (16-bit code that may call
+            the BIOS); else loaded as a multiboot kernel (32-bit code, no disk).
+    """
+
+    code: bytes
+    from_disk: bool = False
+
+
+STARTED_AT = 0x1000F0
+"""Physical address a kernel program sets to 1 first (just past the loaded file)."""
+_MARK = bytes.fromhex("c605f000100001")  # movb $1, 0x1000f0
+BUSY = Program(_MARK + bytes.fromhex("ebfe"))
+IDLE = Program(_MARK + bytes.fromhex("faf4ebfd"))
+DISK_READER = Program(
+    bytes.fromhex(
+        "fa31c08ed0bc007cfb"  # cli; xor ax,ax; mov ss,ax; mov sp,0x7c00; sti
+        "b800108ec0"  # mov ax,0x1000; mov es,ax
+        "b81002b90100ba800031db"  # again: mov ax,0x0210; mov cx,1; mov dx,0x80; xor bx,bx
+        "cd13ebf1"  # int 0x13; jmp again
+    ),
+    from_disk=True,
 )
 IMAGE_BYTES = 1024 * 1024
+_MULTIBOOT_MAGIC = 0x1BADB002
+_MULTIBOOT_AOUT_KLUDGE = 1 << 16  # the header gives the load addresses
+_LOAD_AT = 0x100000
 PREFIX = f"shadowsim-test-{os.getpid()}-"
 """Name prefix of every domain these tests make (the pid keeps parallel runs apart)."""
 
 SKIP_REASON = (
     "no QEMU hypervisor behind libvirt at {uri} ({why}): run .ci/install_qemu.sh as root "
-    "(installs qemu-system-x86 and libvirt-daemon, starts libvirtd); CI runs it"
+    "(installs qemu-system-x86 and libvirt-daemon, starts libvirtd and a second one as a "
+    "second host); CI runs it"
 )
 
 
@@ -69,9 +108,8 @@ class QemuHost:
     conn: Any
 
 
-def qemu_host() -> QemuHost:
-    """The hypervisor, or ``pytest.skip`` with the reason."""
-    uri = os.environ.get("SHADOWSIM_QEMU_URI", "qemu:///system")
+def _connect(uri: str) -> QemuHost:
+    """The hypervisor at ``uri``, or ``pytest.skip`` with the reason."""
     if not libvirt_available():
         pytest.skip(SKIP_REASON.format(uri=uri, why="libvirt-python is not installed"))
     lv = load_libvirt()
@@ -91,59 +129,95 @@ def qemu_host() -> QemuHost:
     pytest.skip(SKIP_REASON.format(uri=uri, why="it offers no x86_64 guests"))
 
 
-def boot_image(path: Path, program: bytes) -> Path:
-    """Write a raw disk whose boot sector runs ``program``; returns ``path``."""
-    sector = program + bytes(510 - len(program)) + b"\x55\xaa"
-    path.write_bytes(sector + bytes(IMAGE_BYTES - len(sector)))
+def qemu_host() -> QemuHost:
+    """The hypervisor, or ``pytest.skip`` with the reason."""
+    return _connect(os.environ.get("SHADOWSIM_QEMU_URI", "qemu:///system"))
+
+
+def second_host() -> QemuHost:
+    """A second hypervisor (another libvirtd) to migrate to, or ``pytest.skip``."""
+    return _connect(os.environ.get("SHADOWSIM_QEMU_URI2", "qemu+tcp://127.0.0.1:16510/system"))
+
+
+def write_program(directory: Path, label: str, program: Program) -> Path:
+    """Write ``program`` as a bootable disk image or a multiboot kernel; returns the file."""
+    if program.from_disk:
+        sector = program.code + bytes(510 - len(program.code)) + b"\x55\xaa"
+        path = directory / f"{label}.img"
+        path.write_bytes(sector + bytes(IMAGE_BYTES - len(sector)))
+        return path
+    checksum = -(_MULTIBOOT_MAGIC + _MULTIBOOT_AOUT_KLUDGE) & 0xFFFFFFFF
+    header = struct.pack(
+        "<8I",
+        _MULTIBOOT_MAGIC,
+        _MULTIBOOT_AOUT_KLUDGE,
+        checksum,
+        _LOAD_AT,  # where the header is
+        _LOAD_AT,  # load the file from here on (to its end: no bss)
+        0,
+        0,
+        _LOAD_AT + 32,  # entry point: the code right after this header
+    )
+    path = directory / f"{label}.multiboot"
+    path.write_bytes(header + program.code)
     return path
 
 
 def domain_xml(
     host: QemuHost,
     name: str,
-    image: Path | None,
     *,
+    kernel: Path | None = None,
+    disk: Path | None = None,
     vcpus: int = 1,
     max_vcpus: int = 2,
     memory_mib: int = 64,
 ) -> str:
-    """A guest booting ``image`` (no disk: the BIOS finds nothing to boot and waits)."""
-    disk = (
+    """A guest booting ``kernel`` or ``disk`` (neither: the BIOS finds nothing and waits)."""
+    boot = f"<kernel>{kernel}</kernel>" if kernel is not None else "<boot dev='hd'/>"
+    drive = (
         ""
-        if image is None
+        if disk is None
         else "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-        f"<source file='{image}'/><target dev='hda' bus='ide'/></disk>"
+        f"<source file='{disk}'/><target dev='hda' bus='ide'/></disk>"
     )
     return (
         f"<domain type='{host.virt_type}'><name>{name}</name>"
         f"<memory unit='MiB'>{memory_mib}</memory>"
         f"<vcpu placement='static' current='{vcpus}'>{max_vcpus}</vcpu>"
-        "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/>"
-        "<bootmenu enable='no'/></os><features><acpi/></features>"
-        f"<on_crash>destroy</on_crash><devices><emulator>{host.emulator}</emulator>{disk}"
+        f"<os><type arch='x86_64' machine='pc'>hvm</type>{boot}<bootmenu enable='no'/></os>"
+        "<features><acpi/></features><on_crash>destroy</on_crash>"
+        f"<devices><emulator>{host.emulator}</emulator>{drive}"
         "<memballoon model='virtio'/></devices></domain>"
     )
 
 
+def program_xml(host: QemuHost, name: str, path: Path, program: Program) -> str:
+    """:func:`domain_xml` of a guest running ``program`` written at ``path``."""
+    if program.from_disk:
+        return domain_xml(host, name, disk=path)
+    return domain_xml(host, name, kernel=path)
+
+
 @contextmanager
 def guests(
-    host: QemuHost, tmp_path: Path, programs: dict[str, bytes]
+    host: QemuHost, tmp_path: Path, programs: dict[str, Program]
 ) -> Iterator[dict[str, str]]:
-    """Start one transient guest per ``label: program``; yields ``label: domain name`` and
-    destroys them afterwards."""
-    lv = load_libvirt()
-    names: dict[str, str] = {}
+    """Start one transient guest per ``label: program``; yields ``label: domain name``,
+    waits until each runs its program, and destroys them afterwards (on any host)."""
+    names = {label: PREFIX + label for label in programs}
     try:
         for label, program in programs.items():
-            name = PREFIX + label
-            image = boot_image(tmp_path / f"{label}.img", program)
-            host.conn.createXML(domain_xml(host, name, image), 0)
-            names[label] = name
+            path = write_program(tmp_path, label, program)
+            host.conn.createXML(program_xml(host, names[label], path, program), 0)
+        for label, program in programs.items():
+            if program.from_disk:
+                wait_for_reads(host, names[label], 512)  # the boot sector
+            else:
+                wait_until_started(host, names[label])
         yield names
     finally:
-        for name in names.values():
-            with suppress(lv.libvirtError):
-                host.conn.lookupByName(name).destroy()
+        remove_domains(host, PREFIX)
 
 
 def remove_domains(host: QemuHost, prefix: str) -> None:
@@ -152,19 +226,29 @@ def remove_domains(host: QemuHost, prefix: str) -> None:
     for dom in host.conn.listAllDomains(0):
         if not dom.name().startswith(prefix):
             continue
-        if dom.isActive():
-            dom.destroy()
-        if dom.isPersistent():
-            dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+        with suppress(lv.libvirtError):  # it may have gone meanwhile
+            if dom.isActive():
+                dom.destroy()
+            if dom.isPersistent():
+                dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
 
 
-def wait_for_reads(host: QemuHost, names: dict[str, str], min_bytes: int = 512) -> None:
-    """Wait until each guest has read ``min_bytes`` of its disk: 512 (the boot sector) means
-    the BIOS has booted it (after a few seconds) and its program runs."""
+def wait_until_started(host: QemuHost, name: str) -> None:
+    """Wait until kernel guest ``name`` runs its program (up to 60 s)."""
+    lv = load_libvirt()
+    dom = host.conn.lookupByName(name)
     deadline = time.monotonic() + 60.0
-    for name in names.values():
-        dom = host.conn.lookupByName(name)
-        while dom.blockStats("hda")[1] < min_bytes:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{name} read less than {min_bytes} bytes in 60 s")
-            time.sleep(0.1)
+    while dom.memoryPeek(STARTED_AT, 1, lv.VIR_MEMORY_PHYSICAL) != b"\x01":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"guest {name} did not start its program in 60 s")
+        time.sleep(0.05)
+
+
+def wait_for_reads(host: QemuHost, name: str, min_bytes: int) -> None:
+    """Wait until guest ``name`` has read ``min_bytes`` of its disk (up to 60 s)."""
+    dom = host.conn.lookupByName(name)
+    deadline = time.monotonic() + 60.0
+    while dom.blockStats("hda")[1] < min_bytes:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} read less than {min_bytes} bytes in 60 s")
+        time.sleep(0.1)

@@ -1,11 +1,12 @@
 """LibvirtBackend on a real hypervisor: QEMU guests (KVM, or TCG) behind libvirtd.
 
-The other live tests use libvirt's test driver, whose counters are made up. Here the guests
-are real (``qemu_guests``: a few bytes of boot-sector code each) and what the backend reports
-is what the hypervisor measured: a spinning vCPU, real disk reads and QEMU's own throttling
-of them, vCPU hot-plug and a refused unplug, spare domains really paused, saved to disk and
-restored, and a policy deployed on them. Skipped, with the fix, where no QEMU runs behind
-libvirt; CI installs and starts one (``.ci/install_qemu.sh``).
+The other live tests use libvirt's test driver, whose counters are made up and which cannot
+migrate. Here the guests are real (``qemu_guests``: a few bytes of machine code each) and
+what the backend reports is what the hypervisor measured: a spinning vCPU, real disk reads
+and QEMU's own throttling of them, vCPU hot-plug and a refused unplug, a balloon target
+left pending, spare domains really paused, saved to disk and restored, a live migration to
+a second libvirtd, and a policy deployed on the guests. Skipped, with the fix, where no
+QEMU runs behind libvirt; CI installs and starts one, and the second (``.ci/install_qemu.sh``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shadowsim.actions import PoolTargetAction, ScaleAction
+from shadowsim.actions import MigrateAction, PoolTargetAction, ScaleAction
 from shadowsim.cluster_state import ClusterState
 from shadowsim.live.backend import LibvirtBackend
 from shadowsim.live.config import AppConfig, ClockKind, HostConfig, LiveConfig, LivePoolConfig
@@ -34,6 +35,7 @@ from .qemu_guests import (
     guests,
     qemu_host,
     remove_domains,
+    second_host,
     wait_for_reads,
 )
 
@@ -70,23 +72,27 @@ def _measure(backend: LibvirtBackend, seconds: float) -> ClusterState:
 
 
 def test_cpu_and_memory_of_real_guests_are_measured(host: QemuHost, tmp_path: Path) -> None:
-    with guests(host, tmp_path, {"busy": BUSY, "idle": IDLE}) as names:
-        wait_for_reads(host, names)
-        with LibvirtBackend(_config(host, names)) as backend:
-            state = _measure(backend, 2.0)
-            rss_kib = [host.conn.lookupByName(n).memoryStats()["rss"] for n in names.values()]
+    with (
+        guests(host, tmp_path, {"busy": BUSY, "idle": IDLE}) as names,
+        LibvirtBackend(_config(host, names)) as backend,
+    ):
+        state = _measure(backend, 2.0)
+        rss_kib = [host.conn.lookupByName(n).memoryStats()["rss"] for n in names.values()]
     np.testing.assert_allclose(state.allocation[:, :2], [[1, 64], [1, 64]])
     cpu = state.usage[:, CPU]
     # a vCPU spinning in `jmp .` uses one host core (less while the host's cores are busy)
     assert 0.6 < cpu[0] < 1.1, cpu
-    assert cpu[1] < 0.1, cpu  # halted between timer interrupts
+    assert cpu[1] < 0.1, cpu  # halted for good
+    # no disk (kernel guests): no disk use, and a limit of 0
+    np.testing.assert_array_equal(state.usage[:, DISK], 0.0)
+    np.testing.assert_array_equal(state.allocation[:, DISK], 0.0)
     # memory in use: the QEMU process's resident memory, as no balloon driver reports more
     np.testing.assert_allclose(state.usage[:, MEMORY], np.divide(rss_kib, 1024), rtol=0.05)
 
 
 def test_a_disk_limit_throttles_a_real_guest(host: QemuHost, tmp_path: Path) -> None:
     with guests(host, tmp_path, {"reader": DISK_READER}) as names:
-        wait_for_reads(host, names, min_bytes=64 * 1024)
+        wait_for_reads(host, names["reader"], 64 * 1024)
         with LibvirtBackend(_config(host, names)) as backend:
             free = _measure(backend, 2.0)
             unlimited = backend.hosts.capacity[0, DISK]
@@ -107,19 +113,20 @@ def test_a_disk_limit_throttles_a_real_guest(host: QemuHost, tmp_path: Path) -> 
 
 
 def test_vcpu_hot_plug_and_a_refused_unplug(host: QemuHost, tmp_path: Path) -> None:
-    with guests(host, tmp_path, {"busy": BUSY}) as names:
-        wait_for_reads(host, names)
-        with LibvirtBackend(_config(host, names)) as backend:
-            (up,) = backend.apply([ScaleAction(0, CPU, 2.0)])
-            assert up.accepted, up.reason
-            assert backend.advance().allocation[0, CPU] == 2
-            assert host.conn.lookupByName(names["busy"]).info()[3] == 2
-            # the guest has no OS to release a vCPU: QEMU refuses, and the entry says so
-            (down,) = backend.apply([ScaleAction(0, CPU, 1.0)])
-            assert not down.accepted
-            assert down.reason.startswith("1 rejected: libvirt refused on domain ")
-            assert names["busy"] in down.reason
-            assert backend.advance().allocation[0, CPU] == 2
+    with (
+        guests(host, tmp_path, {"busy": BUSY}) as names,
+        LibvirtBackend(_config(host, names)) as backend,
+    ):
+        (up,) = backend.apply([ScaleAction(0, CPU, 2.0)])
+        assert up.accepted, up.reason
+        assert backend.advance().allocation[0, CPU] == 2
+        assert host.conn.lookupByName(names["busy"]).info()[3] == 2
+        # the guest has no OS to release a vCPU: QEMU refuses, and the entry says so
+        (down,) = backend.apply([ScaleAction(0, CPU, 1.0)])
+        assert not down.accepted
+        assert down.reason.startswith("1 rejected: libvirt refused on domain ")
+        assert names["busy"] in down.reason
+        assert backend.advance().allocation[0, CPU] == 2
 
 
 def test_a_memory_target_is_pending_until_the_balloon_gets_there(
@@ -155,7 +162,7 @@ def test_a_memory_target_is_pending_until_the_balloon_gets_there(
 def test_spare_pool_states_on_a_real_hypervisor(host: QemuHost, tmp_path: Path) -> None:
     spare_prefix = PREFIX + "spare-"
     template = tmp_path / "spare.xml"
-    template.write_text(domain_xml(host, "{{name}}", None, memory_mib=32))
+    template.write_text(domain_xml(host, "{{name}}", memory_mib=32))  # boots nothing
     pool = LivePoolConfig(
         template=str(template), name_prefix=spare_prefix, initial_target=(1, 1, 1, 1)
     )
@@ -194,13 +201,45 @@ def test_spare_pool_states_on_a_real_hypervisor(host: QemuHost, tmp_path: Path) 
         remove_domains(host, spare_prefix)
 
 
+def test_live_migration_to_a_second_real_host(host: QemuHost, tmp_path: Path) -> None:
+    other = second_host()
+    hosts = (HostConfig(host.uri, "h0"), HostConfig(other.uri, "h1"))
+    try:
+        with (
+            guests(host, tmp_path, {"busy": BUSY}) as names,
+            LibvirtBackend(_config(host, names, hosts=hosts)) as backend,
+        ):
+            (moved,) = backend.apply([MigrateAction(0, 1)])
+            assert moved.accepted, moved.reason
+            assert moved.reason == ""
+            # the guest left h0 and runs on h1, defined there (PERSIST_DEST)
+            assert names["busy"] not in [d.name() for d in host.conn.listAllDomains(0)]
+            there = other.conn.lookupByName(names["busy"])
+            assert there.isActive()
+            assert there.isPersistent()
+            state = backend.advance()
+            assert state.host_of[0] == 1
+            assert state.migrations == 1
+            assert state.cost.migration > 0
+            # still spinning, now measured on h1 (its counters start again there)
+            state = _measure(backend, 1.5)
+            assert 0.6 < state.usage[0, CPU] < 1.1, state.usage[0]
+            assert state.host_used[1, CPU] == state.usage[0, CPU]
+            assert state.host_used[0, CPU] == 0.0
+            (back,) = backend.apply([MigrateAction(0, 1)])
+            assert not back.accepted
+            assert back.reason == "component 0 already runs on host 1"
+    finally:
+        remove_domains(other, PREFIX)
+        other.conn.close()
+
+
 def test_a_policy_runs_on_real_guests(host: QemuHost, tmp_path: Path) -> None:
     from experiments.deploy import run_deployment
     from shadowsim.live.deployment import DeployConfig
     from shadowsim_policies import make_policy
 
     with guests(host, tmp_path, {"busy": BUSY, "reader": DISK_READER}) as names:
-        wait_for_reads(host, names)
         cfg = _config(host, names)
         deploy = DeployConfig(ticks=3, warmup_ticks=13)
         summary = run_deployment(cfg, deploy, make_policy("hpa"), echo=False)
