@@ -120,6 +120,7 @@ class LiveMover:
         lv = b.lv
         old, old_name = b.domains[comp], b.domain_names[comp]
         devices = b.reader.devices(spare.dom)
+        memory_target: float | None = None  # a balloon target: pending until reached
         for res, most in (
             (Resource.CPU, spare.dom.vcpusFlags(lv.VIR_DOMAIN_VCPU_MAXIMUM)),
             (Resource.MEMORY, spare.dom.maxMemory() / 1024.0),
@@ -133,6 +134,8 @@ class LiveMover:
                 if not is_libvirt_error(err):
                     raise
                 notes.append(f"sizing spare {spare.name} ({res.name}): {error_text(err)}")
+            else:
+                memory_target = value if res is Resource.MEMORY else memory_target
         app = int(b.spec.component_app[comp])
         index = comp - int(np.flatnonzero(b.spec.component_app == app)[0])
         try:
@@ -155,7 +158,11 @@ class LiveMover:
             b.host_of[comp] = spare.host
             b.on_spare[comp] = True
             b.meter.reset(comp)
-            b.refresh_allocation(b.read_components())
+            readings = b.read_components()
+            b.balloons.forget(comp)
+            if memory_target is not None:
+                b.balloons.set(comp, memory_target, readings[comp])
+            b.refresh_allocation(readings)
             if b.config.pool.release_shifted:
                 try:
                     old.shutdown()

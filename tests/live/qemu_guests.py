@@ -192,24 +192,27 @@ def domain_xml(
     )
 
 
-def program_xml(host: QemuHost, name: str, path: Path, program: Program) -> str:
+def program_xml(
+    host: QemuHost, name: str, path: Path, program: Program, memory_mib: int = 64
+) -> str:
     """:func:`domain_xml` of a guest running ``program`` written at ``path``."""
     if program.from_disk:
-        return domain_xml(host, name, disk=path)
-    return domain_xml(host, name, kernel=path)
+        return domain_xml(host, name, disk=path, memory_mib=memory_mib)
+    return domain_xml(host, name, kernel=path, memory_mib=memory_mib)
 
 
 @contextmanager
 def guests(
-    host: QemuHost, tmp_path: Path, programs: dict[str, Program]
+    host: QemuHost, tmp_path: Path, programs: dict[str, Program], memory_mib: int = 64
 ) -> Iterator[dict[str, str]]:
-    """Start one transient guest per ``label: program``; yields ``label: domain name``,
-    waits until each runs its program, and destroys them afterwards (on any host)."""
+    """Start one transient guest of ``memory_mib`` MiB per ``label: program``; yields
+    ``label: domain name`` once each runs its program, and destroys them afterwards."""
     names = {label: PREFIX + label for label in programs}
     try:
         for label, program in programs.items():
             path = write_program(tmp_path, label, program)
-            host.conn.createXML(program_xml(host, names[label], path, program), 0)
+            xml = program_xml(host, names[label], path, program, memory_mib)
+            host.conn.createXML(xml, 0)
         for label, program in programs.items():
             if program.from_disk:
                 wait_for_reads(host, names[label], 512)  # the boot sector

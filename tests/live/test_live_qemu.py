@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shadowsim.actions import MigrateAction, PoolTargetAction, ScaleAction
+from shadowsim.actions import MigrateAction, PoolTargetAction, ScaleAction, ShiftToSpareAction
 from shadowsim.cluster_state import ClusterState
 from shadowsim.live.backend import LibvirtBackend
+from shadowsim.live.components import COMPONENT_NS
 from shadowsim.live.config import AppConfig, ClockKind, HostConfig, LiveConfig, LivePoolConfig
 from shadowsim.readiness import Readiness
 from shadowsim.resources import Resource
@@ -50,13 +51,14 @@ def host() -> Iterator[QemuHost]:
     found.conn.close()
 
 
-def _config(host: QemuHost, apps: dict[str, str], **fields: object) -> LiveConfig:
-    """One host, one single-domain application per ``app id: domain``, a manual clock."""
+def _config(host: QemuHost, domains: dict[str, str], **fields: object) -> LiveConfig:
+    """One host, one single-domain application per ``app id: domain`` (unless ``apps`` is
+    given), a manual clock."""
     values: dict[str, object] = {
         "hosts": (HostConfig(host.uri, "qemu0"),),
         "interval_s": 60.0,
         "clock": ClockKind.MANUAL,
-        "apps": tuple(AppConfig(app, (dom,)) for app, dom in apps.items()),
+        "apps": tuple(AppConfig(app, (dom,)) for app, dom in domains.items()),
         "overcommit": (4.0, 1.0, 1.0, 1.0),
         "min_allocation": (1.0, 32.0, 50.0, 50.0),
     }
@@ -197,6 +199,44 @@ def test_spare_pool_states_on_a_real_hypervisor(host: QemuHost, tmp_path: Path) 
                 assert release.accepted, release.reason
                 names_left = [d.name() for d in host.conn.listAllDomains(0)]
                 assert not [n for n in names_left if n.startswith(spare_prefix)]
+    finally:
+        remove_domains(host, spare_prefix)
+
+
+def test_a_shift_to_a_real_spare(host: QemuHost, tmp_path: Path) -> None:
+    spare_prefix = PREFIX + "spare-"
+    template = tmp_path / "spare.xml"
+    template.write_text(domain_xml(host, "{{name}}", memory_mib=64))
+    pool = LivePoolConfig(
+        template=str(template), name_prefix=spare_prefix, initial_target=(0, 1, 0, 0)
+    )
+    try:
+        with guests(host, tmp_path, {"svc0": IDLE, "svc1": IDLE}, memory_mib=48) as names:
+            app = AppConfig("svc", (names["svc0"], names["svc1"]))
+            with LibvirtBackend(_config(host, names, apps=(app,), pool=pool)) as backend:
+                (paused,) = backend.pool.spares
+                assert paused.readiness is Readiness.PAUSED
+                (first,) = backend.apply([ShiftToSpareAction(0)])
+                assert not first.accepted  # the first component of an application stays
+                (shift,) = backend.apply([ShiftToSpareAction(1)])
+                assert shift.accepted, shift.reason
+                assert shift.reason == ""
+                state = backend.advance()
+                assert backend.domain_names[1] == paused.name
+                assert state.on_spare.tolist() == [False, True]
+                dom = host.conn.lookupByName(paused.name)
+                assert dom.state()[0] == backend.lv.VIR_DOMAIN_RUNNING  # resumed
+                assert "svc" in dom.metadata(
+                    backend.lv.VIR_DOMAIN_METADATA_ELEMENT, COMPONENT_NS, 0
+                )
+                # the spare was sized to the component: its balloon target (48 MiB) is
+                # pending, as the guest has no driver to give back the 16 MiB more it has
+                assert state.allocation[1, MEMORY] == 64
+                assert state.pending_allocation[1, MEMORY] == 48
+                assert state.migrations == 1
+                # the pool made a new paused spare to replace it
+                np.testing.assert_array_equal(state.pool_count, [0, 1, 0, 0])
+                assert backend.pool.spares[0].name != paused.name
     finally:
         remove_domains(host, spare_prefix)
 
