@@ -4,8 +4,9 @@ It implements the same :class:`~shadowsim.backend.ClusterBackend` protocol as th
 so the allocation engine, the one observation builder and every policy run unchanged.
 libvirt-python loads only when a backend is built (``pip install shadowsim[live]``; see
 :mod:`shadowsim.live.binding`). Production uses ``qemu:///system`` (or ``qemu+ssh://``);
-tests and demos use libvirt's test driver (``test:///default`` or ``test:///path/node.xml``),
-real libvirt code with a simulated hypervisor.
+the demo and most tests use libvirt's test driver (``test:///default`` or
+``test:///path/node.xml``), real libvirt code with a simulated hypervisor, and
+``tests/live/test_live_qemu.py`` real QEMU guests (KVM or TCG) on two libvirt daemons.
 
 Mapping of the protocol onto libvirt
 ------------------------------------
