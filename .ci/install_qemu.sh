@@ -8,12 +8,15 @@
 # unprivileged user Debian's QEMU driver expects (libvirt-qemu) when it is missing; writes a
 # container-friendly /etc/libvirt/qemu.conf ONLY when there is none (guests run as root, no
 # cgroups, no namespaces, no security driver, console logs to files: a container has no
-# systemd, D-Bus or virtlogd); then starts libvirtd unless its socket is already there.
+# systemd, D-Bus or virtlogd; migrations in arrive on 127.0.0.3); then starts libvirtd unless
+# its socket is already there.
 # On a machine with its own libvirt set-up nothing of that set-up is changed.
 # A second libvirtd then plays a second host, for live migration: in its own mount and UTS
 # namespaces (its own /run/libvirt, /var/lib/libvirt, /etc/libvirt, host UUID and hostname;
 # state under /var/lib/shadowsim-host1), at qemu+tcp://127.0.0.1:16510/system without
-# authentication (loopback only), taking migration data on 127.0.0.2.
+# authentication (loopback only), taking migration data on 127.0.0.2. (Migrating back to the
+# first host needs its migration_host, which the qemu.conf written here sets: where libvirt
+# was set up otherwise and the hostname resolves to a loopback address, libvirt refuses.)
 set -euo pipefail
 
 SUDO=""
@@ -44,6 +47,7 @@ security_driver = "none"
 cgroup_controllers = [ ]
 namespaces = [ ]
 stdio_handler = "file"
+migration_host = "127.0.0.3"
 EOF
 fi
 

@@ -266,9 +266,17 @@ def test_live_migration_to_a_second_real_host(host: QemuHost, tmp_path: Path) ->
             assert 0.6 < state.usage[0, CPU] < 1.1, state.usage[0]
             assert state.host_used[1, CPU] == state.usage[0, CPU]
             assert state.host_used[0, CPU] == 0.0
-            (back,) = backend.apply([MigrateAction(0, 1)])
-            assert not back.accepted
-            assert back.reason == "component 0 already runs on host 1"
+            (again,) = backend.apply([MigrateAction(0, 1)])
+            assert not again.accepted
+            assert again.reason == "component 0 already runs on host 1"
+            # and back: defined on h0 now, gone from h1
+            (back,) = backend.apply([MigrateAction(0, 0)])
+            assert back.accepted, back.reason
+            assert host.conn.lookupByName(names["busy"]).isPersistent()
+            assert names["busy"] not in [d.name() for d in other.conn.listAllDomains(0)]
+            state = _measure(backend, 1.5)
+            assert state.host_of[0] == 0
+            assert 0.6 < state.usage[0, CPU] < 1.1, state.usage[0]
     finally:
         remove_domains(other, PREFIX)
         other.conn.close()
