@@ -4,8 +4,10 @@
 # instead of skipping. Meant for CI containers and throw-away machines, run as root (or with
 # sudo), after .ci/install_libvirt.sh:
 #     bash .ci/install_qemu.sh
-# It installs Debian's qemu-system-x86, libvirt-daemon and its QEMU driver; creates the
-# unprivileged user Debian's QEMU driver expects (libvirt-qemu) when it is missing; writes a
+# It installs Debian's qemu-system-x86, libvirt-daemon and its QEMU driver, and a kernel and
+# busybox-static for a Linux guest (about a minute: the kernel package builds an initrd the
+# tests do not use); creates the unprivileged user Debian's QEMU driver expects
+# (libvirt-qemu) when it is missing; writes a
 # container-friendly /etc/libvirt/qemu.conf ONLY when there is none (guests run as root, no
 # cgroups, no namespaces, no security driver, console logs to files: a container has no
 # systemd, D-Bus or virtlogd; migrations in arrive on 127.0.0.3); then starts libvirtd unless
@@ -30,6 +32,14 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! command -v libvirtd >/dev/nul
         qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu >/dev/null
 fi
 qemu-system-x86_64 --version | head -1
+
+# a Linux guest with a balloon driver (tests/live/linux_guest.py): Debian's kernel and its
+# virtio modules, and a static busybox for the initramfs the tests write
+if ! ls /boot/vmlinuz-* >/dev/null 2>&1 || ! dpkg -s busybox-static >/dev/null 2>&1; then
+    echo "== guest kernel and busybox: linux-image-amd64 busybox-static =="
+    $SUDO apt-get install -y -qq --no-install-recommends linux-image-amd64 busybox-static \
+        >/dev/null
+fi
 
 if ! id libvirt-qemu >/dev/null 2>&1; then
     echo "== user libvirt-qemu (the QEMU driver refuses to start without it) =="

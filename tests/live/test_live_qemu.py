@@ -26,6 +26,7 @@ from shadowsim.live.config import AppConfig, ClockKind, HostConfig, LiveConfig, 
 from shadowsim.readiness import Readiness
 from shadowsim.resources import Resource
 
+from .linux_guest import linux_files, linux_xml, wait_for_balloon
 from .qemu_guests import (
     BUSY,
     DISK_READER,
@@ -159,6 +160,38 @@ def test_a_memory_target_is_pending_until_the_balloon_gets_there(
         state = backend.advance()
         np.testing.assert_array_equal(state.pending_allocation, state.allocation)
         assert len(backend.balloons) == 0
+
+
+def test_a_memory_target_lands_when_a_linux_guest_balloon_gets_there(
+    host: QemuHost, tmp_path: Path
+) -> None:
+    kernel, initrd = linux_files(tmp_path)
+    name = PREFIX + "linux"
+    host.conn.createXML(linux_xml(host, name, kernel, initrd, memory_mib=256), 0)
+    try:
+        wait_for_balloon(host, name)
+        with LibvirtBackend(_config(host, {"linux": name})) as backend:
+            state = _measure(backend, 1.0)
+            # memory in use as the guest's balloon driver reports it (available - usable)
+            stats = host.conn.lookupByName(name).memoryStats()
+            in_use_mib = (stats["available"] - stats["usable"]) / 1024
+            assert state.usage[0, MEMORY] == pytest.approx(in_use_mib, rel=0.2)
+            assert 0 < state.usage[0, MEMORY] < 128
+            assert state.allocation[0, MEMORY] == 256
+            (result,) = backend.apply([ScaleAction(0, MEMORY, 128.0)])
+            assert result.accepted, result.reason
+            state = backend.advance()
+            assert state.pending_allocation[0, MEMORY] == 128
+            # the driver inflates the balloon within a second or two: then the target is
+            # the allocation in force, and nothing is pending
+            deadline = time.monotonic() + 30.0
+            while len(backend.balloons) and time.monotonic() < deadline:
+                time.sleep(0.25)
+                state = backend.advance()
+            assert state.allocation[0, MEMORY] == pytest.approx(128, abs=1.28)
+            np.testing.assert_array_equal(state.pending_allocation, state.allocation)
+    finally:
+        remove_domains(host, name)
 
 
 def test_spare_pool_states_on_a_real_hypervisor(host: QemuHost, tmp_path: Path) -> None:
