@@ -129,7 +129,7 @@ class LibvirtBackend:
         self.pool.adopt(set(layout.domains))
         self.cost = CostModel(config.prices)
         self.meter = UsageMeter(n_comp)
-        self.balloons = BalloonTargets(n_comp)
+        self.balloons = BalloonTargets()
         self.moves = LiveMover(self)
         self._actions = ActionHandlers(
             scale_all=lambda action: self._scale(action, action.targets),

@@ -35,22 +35,17 @@ class _Target:
 
 
 class BalloonTargets:
-    """The memory targets set per component and not reached yet.
+    """The memory targets set per component and not reached yet."""
 
-    Args:
-        n_components: Number of components.
-    """
-
-    def __init__(self, n_components: int) -> None:
-        self.n_components = n_components
+    def __init__(self) -> None:
         self._targets: dict[int, _Target] = {}
 
     def __len__(self) -> int:
         return len(self._targets)
 
     def set(self, component: int, target_mib: float, reading: DomainReading) -> None:
-        """Component ``component``'s memory target is now ``target_mib`` MiB (set on the
-        domain ``reading`` was taken from, before the call)."""
+        """Component ``component``'s memory target is now ``target_mib`` MiB, set on the
+        domain ``reading`` is of (its UUID and id tell a restart or a move later)."""
         self._targets[component] = _Target(float(target_mib), reading.uuid, reading.domain_id)
 
     def forget(self, component: int) -> None:

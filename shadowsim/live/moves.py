@@ -134,8 +134,9 @@ class LiveMover:
                 if not is_libvirt_error(err):
                     raise
                 notes.append(f"sizing spare {spare.name} ({res.name}): {error_text(err)}")
-            else:
-                memory_target = value if res is Resource.MEMORY else memory_target
+                continue
+            if res is Resource.MEMORY:
+                memory_target = value
         app = int(b.spec.component_app[comp])
         index = comp - int(np.flatnonzero(b.spec.component_app == app)[0])
         try:

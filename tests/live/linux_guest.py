@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import stat
 import struct
-import time
 from pathlib import Path
 
 import pytest
 
-from .qemu_guests import QemuHost
+from .qemu_guests import QemuHost, wait_until
 
 MODULES = (  # in load order
     "virtio_ring",
@@ -116,8 +115,8 @@ def linux_xml(
 def wait_for_balloon(host: QemuHost, name: str, timeout_s: float = 120.0) -> None:
     """Wait until the guest's balloon driver reports memory statistics."""
     dom = host.conn.lookupByName(name)
-    deadline = time.monotonic() + timeout_s
-    while "usable" not in dom.memoryStats():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name}: no balloon statistics in {timeout_s} s")
-        time.sleep(0.25)
+    wait_until(
+        lambda: "usable" in dom.memoryStats(),
+        timeout_s,
+        f"{name}: no balloon statistics in {timeout_s} s",
+    )

@@ -38,7 +38,7 @@ import os
 import struct
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,22 +236,32 @@ def remove_domains(host: QemuHost, prefix: str) -> None:
                 dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
 
 
+def wait_until(done: Callable[[], bool], timeout_s: float, failure: str) -> None:
+    """Poll ``done()`` every 0.1 s until it is true; after ``timeout_s`` s fail with
+    ``failure``."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(failure)
+        time.sleep(0.1)
+
+
 def wait_until_started(host: QemuHost, name: str) -> None:
     """Wait until kernel guest ``name`` runs its program (up to 60 s)."""
     lv = load_libvirt()
     dom = host.conn.lookupByName(name)
-    deadline = time.monotonic() + 60.0
-    while dom.memoryPeek(STARTED_AT, 1, lv.VIR_MEMORY_PHYSICAL) != b"\x01":
-        if time.monotonic() > deadline:
-            raise AssertionError(f"guest {name} did not start its program in 60 s")
-        time.sleep(0.05)
+    wait_until(
+        lambda: dom.memoryPeek(STARTED_AT, 1, lv.VIR_MEMORY_PHYSICAL) == b"\x01",
+        60.0,
+        f"guest {name} did not start its program in 60 s",
+    )
 
 
 def wait_for_reads(host: QemuHost, name: str, min_bytes: int) -> None:
     """Wait until guest ``name`` has read ``min_bytes`` of its disk (up to 60 s)."""
     dom = host.conn.lookupByName(name)
-    deadline = time.monotonic() + 60.0
-    while dom.blockStats("hda")[1] < min_bytes:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name} read less than {min_bytes} bytes in 60 s")
-        time.sleep(0.1)
+    wait_until(
+        lambda: dom.blockStats("hda")[1] >= min_bytes,
+        60.0,
+        f"{name} read less than {min_bytes} bytes in 60 s",
+    )

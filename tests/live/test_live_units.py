@@ -246,7 +246,7 @@ def test_usage_meter_turns_counters_into_rates_and_reports_gaps() -> None:
 
 
 def test_balloon_targets_stay_pending_until_reached_or_the_domain_restarts() -> None:
-    balloons = BalloonTargets(3)
+    balloons = BalloonTargets()
     readings = [_reading(u, 1, 0.0, 0.0, 0, 0, 0) for u in ("a", "b", "c")]
     allocation = np.tile([2.0, 1024.0, 100.0, 100.0], (3, 1))
     balloons.set(0, 512.0, readings[0])
