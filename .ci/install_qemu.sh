@@ -21,6 +21,7 @@
 # was set up otherwise and the hostname resolves to a loopback address, libvirt refuses.)
 set -euo pipefail
 
+PYTHON="${PYTHON:-python}"  # with libvirt-python installed (the project's venv)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
@@ -61,11 +62,18 @@ migration_host = "127.0.0.3"
 EOF
 fi
 
-if [ ! -S /run/libvirt/libvirt-sock ]; then
+# a socket left by a daemon that is gone (a restarted machine keeps /run) is not a daemon
+answers() {
+    "$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sys.argv[1])' "$1" 2>/dev/null
+}
+if ! answers /run/libvirt/libvirt-sock; then
     echo "== starting libvirtd =="
     $SUDO libvirtd --daemon
     for _ in $(seq 50); do
-        [ -S /run/libvirt/libvirt-sock ] && break
+        answers /run/libvirt/libvirt-sock && break
         sleep 0.1
     done
 fi
@@ -103,7 +111,6 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/16510) 2>/dev/null; then
 fi
 
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel="KVM"; else accel="TCG (no usable /dev/kvm)"; fi
-PYTHON="${PYTHON:-python}"
 "$PYTHON" - "$accel" <<'EOF'
 import sys
 
