@@ -70,12 +70,15 @@ def is_libvirt_error(err: BaseException) -> bool:
 
 
 def error_text(err: BaseException) -> str:
-    """libvirt's own message for ``err`` (or ``str(err)`` for other exceptions)."""
+    """libvirt's own message for ``err`` (or ``str(err)`` for other exceptions), then the
+    notes added to it (``BaseException.add_note``), separated by "; "."""
+    text = str(err).strip()
     if is_libvirt_error(err):
         message: Any = err.get_error_message()  # type: ignore[attr-defined]
         if message:
-            return str(message).strip()
-    return str(err).strip()
+            text = str(message).strip()
+    notes = getattr(err, "__notes__", ())
+    return "; ".join([text, *(str(note) for note in notes)])
 
 
 def error_code(err: BaseException) -> int | None:

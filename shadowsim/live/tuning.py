@@ -21,6 +21,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from shadowsim.live.binding import error_text
 from shadowsim.live.domain_reading import BYTES_PER_KB, KIB_PER_MIB, Devices
 from shadowsim.resources import Resource
 
@@ -84,5 +85,45 @@ class DomainTuner:
                     "inbound.average": min(max(1, round(per_nic * share)), _UINT_MAX),
                     "outbound.average": min(max(1, round(per_nic * (1.0 - share))), _UINT_MAX),
                 }
-                for dev in devices.interfaces:
-                    dom.setInterfaceParameters(dev, params, flags)
+                _set_interfaces(dom, devices.interfaces, params, flags)
+
+
+_LIMIT_FIELDS = ("average", "peak", "burst")
+
+
+def _set_interfaces(
+    dom: Any, interfaces: tuple[str, ...], params: dict[str, int], flags: int
+) -> None:
+    """Set ``params`` on each interface; when libvirt refuses one, put back the limits
+    every interface had before, then raise libvirt's error.
+
+    libvirt applies a limit as several ``tc`` commands and leaves the first ones in place
+    when a later one fails (seen with a host kernel without the ``sfq`` qdisc or the
+    ``police`` action: a root ``htb`` qdisc stayed and throttled the guest while libvirt
+    reported no limit). Setting the earlier values again makes libvirt clear what it left.
+    The error carries a note of what was put back (or why that failed too).
+    """
+    before = [dom.interfaceParameters(dev, flags) for dev in interfaces]
+    for i, dev in enumerate(interfaces):
+        try:
+            dom.setInterfaceParameters(dev, params, flags)
+        except Exception as err:
+            failed = []
+            for j in range(i + 1):
+                old = {
+                    f"{way}.{field}": int(before[j].get(f"{way}.{field}", 0))
+                    for way in ("inbound", "outbound")
+                    for field in _LIMIT_FIELDS
+                }
+                try:
+                    dom.setInterfaceParameters(interfaces[j], old, flags)
+                except Exception as undo_err:
+                    failed.append(f"{interfaces[j]}: {error_text(undo_err)}")
+            if failed:
+                err.add_note(
+                    "putting back the earlier limits failed too, so the interface's traffic "
+                    f"shaping may not be what libvirt reports ({'; '.join(failed)})"
+                )
+            else:
+                err.add_note("the earlier limits were put back")
+            raise

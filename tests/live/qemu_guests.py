@@ -46,7 +46,10 @@ from typing import Any
 
 import pytest
 
+from shadowsim.cluster_state import ClusterState
+from shadowsim.live.backend import LibvirtBackend
 from shadowsim.live.binding import libvirt_available, load_libvirt
+from shadowsim.live.config import AppConfig, ClockKind, HostConfig, LiveConfig
 
 
 @dataclass(frozen=True)
@@ -265,3 +268,25 @@ def wait_for_reads(host: QemuHost, name: str, min_bytes: int) -> None:
         60.0,
         f"{name} read less than {min_bytes} bytes in 60 s",
     )
+
+
+def live_config(host: QemuHost, domains: dict[str, str], **fields: object) -> LiveConfig:
+    """One host, one single-domain application per ``app id: domain`` (unless ``apps`` is
+    given), a manual clock."""
+    values: dict[str, object] = {
+        "hosts": (HostConfig(host.uri, "qemu0"),),
+        "interval_s": 60.0,
+        "clock": ClockKind.MANUAL,
+        "apps": tuple(AppConfig(app, (dom,)) for app, dom in domains.items()),
+        "overcommit": (4.0, 1.0, 1.0, 1.0),
+        "min_allocation": (1.0, 32.0, 50.0, 50.0),
+    }
+    values.update(fields)
+    return LiveConfig(**values)  # type: ignore[arg-type]
+
+
+def measure(backend: LibvirtBackend, seconds: float) -> ClusterState:
+    """Usage over the next ``seconds`` of real time (the readings' own timestamps)."""
+    backend.advance()
+    time.sleep(seconds)
+    return backend.advance()

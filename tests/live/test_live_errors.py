@@ -312,3 +312,34 @@ def test_forecaster_artifact_for_other_applications(tmp_path: Path) -> None:
             r"the live cluster has 3",
         ):
             loop.start()
+
+
+# --------------------------------------------------------------------------- DomainTuner
+@skip_without_libvirt
+def test_a_network_limit_on_an_unknown_interface_changes_nothing(tmp_path: Path) -> None:
+    """libvirt refuses an interface the domain does not have: the refusal comes before any
+    interface is changed (the earlier limits are read first), so none is left half-set.
+    (A refusal after some rules were made, and the limits put back, is in
+    test_live_qemu_network.py: it needs a real hypervisor.)"""
+    from shadowsim.live.binding import error_text, load_libvirt
+    from shadowsim.live.domain_reading import Devices, DomainReader
+    from shadowsim.live.tuning import DomainTuner
+    from shadowsim.resources import Resource
+
+    lv = load_libvirt()
+    conn = lv.open(write_node(tmp_path / "node.xml", [Dom("web-0")]))
+    try:
+        dom = conn.lookupByName("web-0")
+        (mac,) = DomainReader(lv).devices(dom).interfaces
+        tuner = DomainTuner(lv, persist=False)
+        tuner.set(dom, Resource.NETWORK, 500.0, Devices((), (mac,)), rx_share=0.6)
+        earlier = dom.interfaceParameters(mac, 0)
+        assert (earlier["inbound.average"], earlier["outbound.average"]) == (300, 200)
+        missing = "52:54:00:ff:ff:ff"
+        with pytest.raises(lv.libvirtError) as caught:
+            tuner.set(dom, Resource.NETWORK, 2000.0, Devices((), (mac, missing)), rx_share=0.5)
+        after = dom.interfaceParameters(mac, 0)
+        assert (after["inbound.average"], after["outbound.average"]) == (300, 200)
+        assert missing in error_text(caught.value)
+    finally:
+        conn.close()

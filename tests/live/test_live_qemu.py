@@ -19,10 +19,9 @@ import numpy as np
 import pytest
 
 from shadowsim.actions import MigrateAction, PoolTargetAction, ScaleAction, ShiftToSpareAction
-from shadowsim.cluster_state import ClusterState
 from shadowsim.live.backend import LibvirtBackend
 from shadowsim.live.components import COMPONENT_NS
-from shadowsim.live.config import AppConfig, ClockKind, HostConfig, LiveConfig, LivePoolConfig
+from shadowsim.live.config import AppConfig, HostConfig, LivePoolConfig
 from shadowsim.readiness import Readiness
 from shadowsim.resources import Resource
 
@@ -35,6 +34,8 @@ from .qemu_guests import (
     QemuHost,
     domain_xml,
     guests,
+    live_config,
+    measure,
     qemu_host,
     remove_domains,
     second_host,
@@ -52,34 +53,12 @@ def host() -> Iterator[QemuHost]:
     found.conn.close()
 
 
-def _config(host: QemuHost, domains: dict[str, str], **fields: object) -> LiveConfig:
-    """One host, one single-domain application per ``app id: domain`` (unless ``apps`` is
-    given), a manual clock."""
-    values: dict[str, object] = {
-        "hosts": (HostConfig(host.uri, "qemu0"),),
-        "interval_s": 60.0,
-        "clock": ClockKind.MANUAL,
-        "apps": tuple(AppConfig(app, (dom,)) for app, dom in domains.items()),
-        "overcommit": (4.0, 1.0, 1.0, 1.0),
-        "min_allocation": (1.0, 32.0, 50.0, 50.0),
-    }
-    values.update(fields)
-    return LiveConfig(**values)  # type: ignore[arg-type]
-
-
-def _measure(backend: LibvirtBackend, seconds: float) -> ClusterState:
-    """Usage over the next ``seconds`` of real time (the readings' own timestamps)."""
-    backend.advance()
-    time.sleep(seconds)
-    return backend.advance()
-
-
 def test_cpu_and_memory_of_real_guests_are_measured(host: QemuHost, tmp_path: Path) -> None:
     with (
         guests(host, tmp_path, {"busy": BUSY, "idle": IDLE}) as names,
-        LibvirtBackend(_config(host, names)) as backend,
+        LibvirtBackend(live_config(host, names)) as backend,
     ):
-        state = _measure(backend, 2.0)
+        state = measure(backend, 2.0)
         rss_kib = [host.conn.lookupByName(n).memoryStats()["rss"] for n in names.values()]
     np.testing.assert_allclose(state.allocation[:, :2], [[1, 64], [1, 64]])
     cpu = state.usage[:, CPU]
@@ -96,8 +75,8 @@ def test_cpu_and_memory_of_real_guests_are_measured(host: QemuHost, tmp_path: Pa
 def test_a_disk_limit_throttles_a_real_guest(host: QemuHost, tmp_path: Path) -> None:
     with guests(host, tmp_path, {"reader": DISK_READER}) as names:
         wait_for_reads(host, names["reader"], 64 * 1024)
-        with LibvirtBackend(_config(host, names)) as backend:
-            free = _measure(backend, 2.0)
+        with LibvirtBackend(live_config(host, names)) as backend:
+            free = measure(backend, 2.0)
             unlimited = backend.hosts.capacity[0, DISK]
             assert free.allocation[0, DISK] == unlimited  # no limit set: the host's capacity
             free_kbs = free.usage[0, DISK]
@@ -107,7 +86,7 @@ def test_a_disk_limit_throttles_a_real_guest(host: QemuHost, tmp_path: Path) -> 
                 assert result.accepted, result.reason
                 assert result.reason == ""
                 time.sleep(1.5)  # QEMU lets one second's worth through in a burst first
-                state = _measure(backend, 3.0)
+                state = measure(backend, 3.0)
                 assert state.allocation[0, DISK] == limit
                 # QEMU's throttling of the guest's real reads, as the backend measured them
                 assert state.usage[0, DISK] == pytest.approx(limit, rel=0.15)
@@ -118,7 +97,7 @@ def test_a_disk_limit_throttles_a_real_guest(host: QemuHost, tmp_path: Path) -> 
 def test_vcpu_hot_plug_and_a_refused_unplug(host: QemuHost, tmp_path: Path) -> None:
     with (
         guests(host, tmp_path, {"busy": BUSY}) as names,
-        LibvirtBackend(_config(host, names)) as backend,
+        LibvirtBackend(live_config(host, names)) as backend,
     ):
         (up,) = backend.apply([ScaleAction(0, CPU, 2.0)])
         assert up.accepted, up.reason
@@ -137,7 +116,7 @@ def test_a_memory_target_is_pending_until_the_balloon_gets_there(
 ) -> None:
     with (
         guests(host, tmp_path, {"idle": IDLE}) as names,
-        LibvirtBackend(_config(host, names)) as backend,
+        LibvirtBackend(live_config(host, names)) as backend,
     ):
         start = backend.observe()
         np.testing.assert_array_equal(start.pending_allocation, start.allocation)
@@ -170,8 +149,8 @@ def test_a_memory_target_lands_when_a_linux_guest_balloon_gets_there(
     host.conn.createXML(linux_xml(host, name, kernel, initrd, memory_mib=256), 0)
     try:
         wait_for_balloon(host, name)
-        with LibvirtBackend(_config(host, {"linux": name})) as backend:
-            state = _measure(backend, 1.0)
+        with LibvirtBackend(live_config(host, {"linux": name})) as backend:
+            state = measure(backend, 1.0)
             # memory in use as the guest's balloon driver reports it (available - usable)
             stats = host.conn.lookupByName(name).memoryStats()
             in_use_mib = (stats["available"] - stats["usable"]) / 1024
@@ -203,7 +182,7 @@ def test_spare_pool_states_on_a_real_hypervisor(host: QemuHost, tmp_path: Path) 
     )
     try:
         with guests(host, tmp_path, {"idle": IDLE}) as names:
-            cfg = _config(host, names, pool=pool)
+            cfg = live_config(host, names, pool=pool)
             with LibvirtBackend(cfg) as backend:
                 libvirt = backend.lv
                 expected = {
@@ -246,7 +225,7 @@ def test_a_shift_to_a_real_spare(host: QemuHost, tmp_path: Path) -> None:
     try:
         with guests(host, tmp_path, {"svc0": IDLE, "svc1": IDLE}, memory_mib=48) as names:
             app = AppConfig("svc", (names["svc0"], names["svc1"]))
-            with LibvirtBackend(_config(host, names, apps=(app,), pool=pool)) as backend:
+            with LibvirtBackend(live_config(host, names, apps=(app,), pool=pool)) as backend:
                 (paused,) = backend.pool.spares
                 assert paused.readiness is Readiness.PAUSED
                 (first,) = backend.apply([ShiftToSpareAction(0)])
@@ -280,7 +259,7 @@ def test_live_migration_to_a_second_real_host(host: QemuHost, tmp_path: Path) ->
     try:
         with (
             guests(host, tmp_path, {"busy": BUSY}) as names,
-            LibvirtBackend(_config(host, names, hosts=hosts)) as backend,
+            LibvirtBackend(live_config(host, names, hosts=hosts)) as backend,
         ):
             (moved,) = backend.apply([MigrateAction(0, 1)])
             assert moved.accepted, moved.reason
@@ -295,7 +274,7 @@ def test_live_migration_to_a_second_real_host(host: QemuHost, tmp_path: Path) ->
             assert state.migrations == 1
             assert state.cost.migration > 0
             # still spinning, now measured on h1 (its counters start again there)
-            state = _measure(backend, 1.5)
+            state = measure(backend, 1.5)
             assert 0.6 < state.usage[0, CPU] < 1.1, state.usage[0]
             assert state.host_used[1, CPU] == state.usage[0, CPU]
             assert state.host_used[0, CPU] == 0.0
@@ -307,7 +286,7 @@ def test_live_migration_to_a_second_real_host(host: QemuHost, tmp_path: Path) ->
             assert back.accepted, back.reason
             assert host.conn.lookupByName(names["busy"]).isPersistent()
             assert names["busy"] not in [d.name() for d in other.conn.listAllDomains(0)]
-            state = _measure(backend, 1.5)
+            state = measure(backend, 1.5)
             assert state.host_of[0] == 0
             assert 0.6 < state.usage[0, CPU] < 1.1, state.usage[0]
     finally:
@@ -321,7 +300,7 @@ def test_a_policy_runs_on_real_guests(host: QemuHost, tmp_path: Path) -> None:
     from shadowsim_policies import make_policy
 
     with guests(host, tmp_path, {"busy": BUSY, "reader": DISK_READER}) as names:
-        cfg = _config(host, names)
+        cfg = live_config(host, names)
         deploy = DeployConfig(ticks=3, warmup_ticks=13)
         summary = run_deployment(cfg, deploy, make_policy("hpa"), echo=False)
     assert summary["policy"] == "hpa"
