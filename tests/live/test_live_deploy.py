@@ -13,6 +13,7 @@ import pytest
 from shadowsim.live.backend import LibvirtBackend
 from shadowsim.live.deployment import DeployConfig, LiveLoop
 
+from .agents import train_tiny_agent
 from .libvirt_nodes import demo_config, skip_without_libvirt
 
 pytestmark = skip_without_libvirt
@@ -64,24 +65,7 @@ def test_live_loop_matches_the_engine_contract(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def agent_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A PPO agent (8 training steps) for 3 applications, saved pickle-free."""
-    import torch
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    from shadowsim.workloads.synthetic import SyntheticConfig, SyntheticGenerator
-    from shadowsim_envs.cluster_env import ClusterEnv
-    from shadowsim_policies.sb3 import ALGORITHMS, save_agent
-    from shadowsim_policies.sb3.common import build_model
-
-    torch.set_num_threads(1)
-    workload = SyntheticGenerator(SyntheticConfig(n_apps=3, seed=0)).load()
-    env = ClusterEnv(workload, episode_ticks=8, warmup_ticks=24)
-    algorithm = ALGORITHMS.get("ppo")
-    hyper = algorithm.hyperparameters({"n_steps": 8, "batch_size": 8})
-    model = build_model(algorithm, hyper, DummyVecEnv([lambda: env]), seed=0)
-    model.learn(8)
-    out = tmp_path_factory.mktemp("agent")
-    save_agent(model, algorithm, hyper, out, env_action_space=env.action_space)
-    return out
+    return train_tiny_agent(3, tmp_path_factory.mktemp("agent"))
 
 
 def test_saved_sb3_agent_deploys_unchanged(tmp_path: Path, agent_dir: Path) -> None:

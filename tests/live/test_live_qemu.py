@@ -25,6 +25,7 @@ from shadowsim.live.config import AppConfig, HostConfig, LivePoolConfig
 from shadowsim.readiness import Readiness
 from shadowsim.resources import Resource
 
+from .agents import train_tiny_agent
 from .linux_guest import linux_files, linux_xml, wait_for_balloon
 from .qemu_guests import (
     BUSY,
@@ -307,3 +308,21 @@ def test_a_policy_runs_on_real_guests(host: QemuHost, tmp_path: Path) -> None:
     assert summary["ticks"] == 3
     assert summary["apps"] == ["busy", "reader"]
     assert summary["actions"]["ScaleAllAction"] == 3
+
+
+def test_an_agent_trained_in_simulation_runs_on_real_guests(host: QemuHost, tmp_path: Path) -> None:
+    """A PPO agent trained on the simulator for two applications, saved and loaded
+    pickle-free, drives two real guests through the live loop unchanged."""
+    from experiments.deploy import run_deployment
+    from shadowsim.live.deployment import DeployConfig
+    from shadowsim_policies.sb3 import load_agent
+
+    agent = load_agent(train_tiny_agent(2, tmp_path / "agent"))
+    with guests(host, tmp_path, {"busy": BUSY, "reader": DISK_READER}) as names:
+        deploy = DeployConfig(ticks=3, warmup_ticks=13)
+        summary = run_deployment(live_config(host, names), deploy, agent, echo=False)
+    assert summary["policy"] == "sb3_ppo"
+    assert summary["ticks"] == 3
+    assert summary["apps"] == ["busy", "reader"]
+    assert summary["actions"]["ScaleAllAction"] == 3
+    assert summary["notes"] == 0  # every reading was taken
