@@ -7,6 +7,7 @@ them all at once. Messages say what was found, what was expected and how to fix 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class ShadowSimError(Exception):
@@ -25,6 +26,11 @@ class ConfigError(ShadowSimError, ValueError):
         self.key = key
         self.detail = message
         super().__init__(f"config key '{key}': {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # picklable (a worker process or Ray sends it back): rebuilt from its arguments,
+        # with its attributes (notes included)
+        return (type(self), (self.key, self.detail), self.__dict__)
 
     def under(self, parent: str) -> ConfigError:
         """The same error with its key given from ``parent`` (``path`` -> ``workload.path``),
@@ -47,6 +53,9 @@ class UnknownNameError(ShadowSimError, KeyError):
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         msg = f"unknown {kind} {name!r}.{hint} Known: {', '.join(self.known) or '(none)'}."
         super().__init__(msg)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.name, self.known), self.__dict__)
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return str(self.args[0])
@@ -71,6 +80,7 @@ class TraceFormatError(ShadowSimError, ValueError):
         column: str | int | None = None,
     ) -> None:
         self.path = Path(path)
+        self.message = message
         self.line = line
         self.column = column
         where = str(self.path)
@@ -79,6 +89,17 @@ class TraceFormatError(ShadowSimError, ValueError):
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args = (self.path, self.message, self.line, self.column)
+        return (_trace_format_error, args, self.__dict__)
+
+
+def _trace_format_error(
+    path: Path, message: str, line: int | None, column: str | int | None
+) -> TraceFormatError:
+    """Rebuild a pickled :class:`TraceFormatError` (its line and column are keywords)."""
+    return TraceFormatError(path, message, line=line, column=column)
 
 
 class ActionError(ShadowSimError, ValueError):

@@ -1,7 +1,9 @@
-"""Bad input to build_config, Catalog and ServedAllocation raises errors naming the key."""
+"""Bad input to build_config, Catalog and ServedAllocation raises errors naming the key; the
+errors themselves pickle (worker processes send them back)."""
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +13,7 @@ from omegaconf import OmegaConf
 
 from shadowsim.catalog import Catalog
 from shadowsim.config_store import build_config
-from shadowsim.errors import ConfigError, ShadowSimError
+from shadowsim.errors import ConfigError, ShadowSimError, TraceFormatError, UnknownNameError
 from shadowsim.metrics import ServedAllocation
 from shadowsim.sim.config import ClusterConfig
 from shadowsim.sim.jit import Kernel
@@ -137,3 +139,22 @@ def test_served_allocation_snapshots_of_another_cluster() -> None:
         r"start\(\) a new episode",
     ):
         serving.served(other)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConfigError("workload.path", "no such folder; pass workload.path=DIR"),
+        UnknownNameError("policy", "hpaa", ["hpa", "vpa"]),
+        TraceFormatError("/data/vm.csv", "not a number", line=7, column="cpu"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_errors_survive_pickling_with_their_fields_and_notes(error: ShadowSimError) -> None:
+    """A worker process (SubprocVecEnv, Ray Tune trials) sends its errors back pickled."""
+    error.add_note("while doing X")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert copy.__dict__ == error.__dict__
+    assert copy.__notes__ == ["while doing X"]
