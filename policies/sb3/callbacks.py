@@ -127,11 +127,11 @@ class EvaluationCallback(EnvStepCallback):
         )
         mean_f, std_f = float(mean), float(std)  # type: ignore[arg-type]
         self.history.append((self.env_steps, mean_f, std_f))
+        if mean_f > self.best:  # saved before it is logged: a logger may end the training
+            self.best = mean_f  # (a hyper-parameter search stopping a trial early)
+            self.save(self.model, self.best_dir)
         if self.log_metric is not None:
             self.log_metric("eval_mean_return", mean_f, self.env_steps)
-        if mean_f > self.best:
-            self.best = mean_f
-            self.save(self.model, self.best_dir)
 
     def _on_step(self) -> bool:
         if self.env_steps >= self._next:

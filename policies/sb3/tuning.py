@@ -1,0 +1,397 @@
+"""Hyper-parameter search for the SB3 agents with Ray Tune (the ``ray`` extra).
+
+:func:`tune_agents` trains one agent per sampled set of hyper-parameters with
+:func:`~shadowsim_policies.sb3.common.train_agent`, trials running in parallel as Ray
+workers, and ranks them by their best evaluation return (the deterministic policy on the
+same held-out episodes of the training part of the workload). Each trial saves its agents
+(pickle-free, as ``train_agent`` does) under ``out_dir/trials/<trial id>/``. With the ASHA
+scheduler, trials whose evaluations fall behind stop early (every evaluation is reported to
+Tune as it happens).
+
+The search space is plain data (a Hydra node or a dict), one entry per hyper-parameter of
+the algorithm's config dataclass::
+
+    {"learning_rate": {"loguniform": [1e-4, 3e-3]}, "n_steps": {"choice": [16, 32, 64]}}
+
+Distributions: ``uniform: [low, high]``, ``loguniform: [low, high]`` (low > 0),
+``randint: [low, high]`` (integers, high excluded, as Ray's), ``choice: [v, ...]``. Every
+bound and choice is checked against the hyper-parameter's own rules before Ray starts.
+Sampling is seeded (``TuneConfig.seed``), and so is each trial's training
+(``TrainConfig.seed``): the same config gives the same trials.
+
+``import shadowsim_policies`` does not import Ray; :func:`tune_agents` does, and says how to
+install it when it is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from shadowsim.errors import ConfigError, UnknownNameError
+from shadowsim_policies.policy_config import freeze, number
+from shadowsim_policies.sb3.algorithm import ALGORITHMS
+from shadowsim_policies.sb3.common import EnvFactory, TrainConfig, train_agent
+
+METRIC = "mean_return"
+"""The metric trials report and are ranked by (higher is better)."""
+
+
+class Distribution(Enum):
+    """How one hyper-parameter is sampled (Ray Tune's sampling functions)."""
+
+    UNIFORM = "uniform"
+    LOGUNIFORM = "loguniform"
+    RANDINT = "randint"
+    CHOICE = "choice"
+
+
+class SchedulerKind(Enum):
+    """How trials are scheduled."""
+
+    FIFO = "fifo"
+    """Every trial trains to the end."""
+    ASHA = "asha"
+    """Asynchronous successive halving: trials behind at an evaluation stop early."""
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One hyper-parameter's distribution.
+
+    Attributes:
+        name: Field of the algorithm's hyper-parameter dataclass.
+        distribution: How it is sampled.
+        values: ``(low, high)`` for ranges, the options for CHOICE.
+    """
+
+    name: str
+    distribution: Distribution
+    values: tuple[Any, ...]
+
+    def to_ray(self, tune: ModuleType) -> Any:
+        """The Ray Tune sampler of this dimension."""
+        match self.distribution:
+            case Distribution.UNIFORM:
+                return tune.uniform(*self.values)
+            case Distribution.LOGUNIFORM:
+                return tune.loguniform(*self.values)
+            case Distribution.RANDINT:
+                return tune.randint(*self.values)
+            case Distribution.CHOICE:
+                return tune.choice(list(self.values))
+
+
+def parse_search_space(
+    node: Mapping[str, Any],
+    algorithm: str,
+    *,
+    per_app: bool = False,
+    key: str = "tune.search_space",
+) -> tuple[Dimension, ...]:
+    """Check a search space (see the module docstring) against ``algorithm``'s
+    hyper-parameters.
+
+    Raises:
+        ConfigError: Naming ``KEY.NAME``: not a mapping of one distribution, an unknown
+            distribution or hyper-parameter (with a did-you-mean), wrong bounds, or a bound
+            or choice the hyper-parameter itself refuses.
+    """
+    if not isinstance(node, Mapping) or not node:
+        raise ConfigError(key, f"expected a mapping of hyper-parameter: distribution, got {node!r}")
+    spec = ALGORITHMS.get(algorithm)
+    names = [d.value for d in Distribution]
+    dims = []
+    for name, entry in node.items():
+        where = f"{key}.{name}"
+        if not isinstance(entry, Mapping) or len(entry) != 1:
+            raise ConfigError(
+                where,
+                f"expected one distribution such as {{loguniform: [1e-4, 1e-2]}}, got {entry!r}",
+            )
+        ((kind, raw),) = entry.items()
+        if kind not in names:
+            raise ConfigError(where, str(UnknownNameError("distribution", str(kind), names)))
+        distribution = Distribution(kind)
+        values = tuple(raw) if isinstance(raw, list | tuple) else (raw,)
+        _check_bounds(where, distribution, values)
+        for value in values:  # the hyper-parameter's own rules, at each bound or choice
+            probe = (
+                value - 1 if distribution is Distribution.RANDINT and value == values[1] else value
+            )
+            spec.hyperparameters({str(name): probe}, per_app=per_app, where=key)
+        dims.append(Dimension(str(name), distribution, values))
+    return tuple(dims)
+
+
+def _check_bounds(where: str, distribution: Distribution, values: tuple[Any, ...]) -> None:
+    if distribution is Distribution.CHOICE:
+        if not values:
+            raise ConfigError(where, "choice needs at least one option")
+        return
+    if len(values) != 2:
+        raise ConfigError(where, f"{distribution.value} needs [low, high], got {list(values)}")
+    low = number("low", values[0], where=where)
+    high = number("high", values[1], where=where)
+    if not low < high:
+        raise ConfigError(where, f"{distribution.value} needs low < high, got [{low}, {high}]")
+    if distribution is Distribution.LOGUNIFORM and low <= 0:
+        raise ConfigError(where, f"loguniform needs low > 0, got {low}")
+    if distribution is Distribution.RANDINT and not all(float(v).is_integer() for v in values):
+        raise ConfigError(where, f"randint needs integer bounds, got {list(values)}")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """How to search (works with and without Hydra).
+
+    Attributes:
+        search_space: Hyper-parameter -> distribution (see the module docstring).
+        num_samples: Trials (sampled sets of hyper-parameters).
+        max_concurrent_trials: Trials running at once (0: as many as the CPUs allow).
+        cpus_per_trial: CPUs Ray reserves for each trial.
+        scheduler: FIFO, or ASHA (early stopping at evaluations).
+        grace_evaluations: With ASHA, evaluations every trial gets before it may be stopped.
+        seed: Seed of the sampling.
+        num_cpus: CPUs Ray may use in all (0: every CPU of the machine).
+    """
+
+    search_space: dict[str, Any] = field(
+        default_factory=lambda: {"learning_rate": {"loguniform": [1e-4, 3e-3]}}
+    )
+    num_samples: int = 4
+    max_concurrent_trials: int = 0
+    cpus_per_trial: float = 1.0
+    scheduler: SchedulerKind = SchedulerKind.FIFO
+    grace_evaluations: int = 1
+    seed: int = 0
+    num_cpus: int = 0
+
+    def __post_init__(self) -> None:
+        kind = self.scheduler
+        if not isinstance(kind, SchedulerKind):
+            match = [k for k in SchedulerKind if str(kind).lower() in (k.value, k.name.lower())]
+            if not match:
+                unknown = UnknownNameError("scheduler", str(kind), [k.value for k in SchedulerKind])
+                raise ConfigError("tune.scheduler", str(unknown))
+            kind = match[0]
+        freeze(
+            self,
+            scheduler=kind,
+            search_space=dict(self.search_space),
+            num_samples=int(number("num_samples", self.num_samples, low=1, where="tune")),
+            max_concurrent_trials=int(
+                number("max_concurrent_trials", self.max_concurrent_trials, low=0, where="tune")
+            ),
+            cpus_per_trial=number(
+                "cpus_per_trial", self.cpus_per_trial, low=0, low_open=True, where="tune"
+            ),
+            grace_evaluations=int(
+                number("grace_evaluations", self.grace_evaluations, low=1, where="tune")
+            ),
+            seed=int(number("seed", self.seed, low=0, where="tune")),
+            num_cpus=int(number("num_cpus", self.num_cpus, low=0, where="tune")),
+        )
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One trial.
+
+    Attributes:
+        trial_id: Ray Tune's id.
+        hyperparameters: The sampled values.
+        best_mean_return: Best evaluation return (NaN when none was reported).
+        evaluations: ``(env step, mean return)`` of each evaluation reported.
+        agent_dir: The final agent (None when the trial stopped early or failed).
+        best_dir: The best evaluated agent (None likewise).
+        error: Why the trial failed ("" when it did not).
+    """
+
+    trial_id: str
+    hyperparameters: dict[str, Any]
+    best_mean_return: float
+    evaluations: list[tuple[int, float]]
+    agent_dir: Path | None
+    best_dir: Path | None
+    error: str = ""
+
+    @property
+    def stopped_early(self) -> bool:
+        """True when the scheduler stopped the trial before the end of its training."""
+        return self.agent_dir is None and not self.error
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """A search: every trial, best first, and the wall time, s."""
+
+    trials: list[TrialResult]
+    wall_s: float
+
+    @property
+    def best(self) -> TrialResult:
+        """The trial with the best evaluation return."""
+        return self.trials[0]
+
+
+def load_ray() -> ModuleType:
+    """``ray``, or a ConfigError that says how to install it."""
+    try:
+        return importlib.import_module("ray")
+    except ImportError as err:
+        raise ConfigError(
+            "tune", "hyper-parameter search needs Ray Tune: pip install 'shadowsim[ray]'"
+        ) from err
+
+
+def tune_agents(
+    env_factory: EnvFactory,
+    train: TrainConfig,
+    config: TuneConfig,
+    out_dir: str | Path,
+    *,
+    training_facts: dict[str, Any] | None = None,
+) -> TuneResult:
+    """Search ``config.search_space`` for ``train.algorithm`` (see the module docstring).
+
+    Args:
+        env_factory: Builds env ``i`` (picklable: Ray sends it to the workers).
+        train: How each trial trains (its ``hyperparameters`` are the base the samples
+            override; ``eval_every`` sets how often trials report).
+        config: How to search.
+        out_dir: Output folder: ``trials/<id>/{final,best}`` and Ray's own records in ``ray/``.
+        training_facts: JSON-able facts stored in the agents' metadata.
+
+    Raises:
+        ConfigError: A bad search space, or Ray missing; every trial failing.
+    """
+    dims = parse_search_space(config.search_space, train.algorithm, per_app=train.per_app)
+    ray = load_ray()
+    from ray import tune
+    from ray.tune.search import BasicVariantGenerator
+
+    schedulers: Any = importlib.import_module("ray.tune.schedulers")  # (untyped)
+
+    out = Path(out_dir).resolve()
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=config.num_cpus or None,
+            include_dashboard=False,
+            logging_level="WARNING",
+            log_to_driver=False,
+        )
+    every = train.eval_every or train.total_timesteps
+    scheduler = (
+        schedulers.ASHAScheduler(
+            time_attr="env_steps",
+            max_t=train.total_timesteps + 1,  # trials that get to the end finish there
+            grace_period=every * config.grace_evaluations,
+        )
+        if config.scheduler is SchedulerKind.ASHA
+        else schedulers.FIFOScheduler()
+    )
+    trainable = tune.with_parameters(
+        _run_trial,
+        factory=env_factory,
+        train=replace(train, progress_bar=False, eval_every=every),
+        out=str(out / "trials"),
+        facts=dict(training_facts or {}),
+    )
+    tuner = tune.Tuner(
+        tune.with_resources(trainable, {"cpu": config.cpus_per_trial}),
+        param_space={"hyperparameters": {d.name: d.to_ray(tune) for d in dims}},
+        tune_config=tune.TuneConfig(
+            metric=METRIC,
+            mode="max",
+            num_samples=config.num_samples,
+            max_concurrent_trials=config.max_concurrent_trials or None,
+            search_alg=BasicVariantGenerator(random_state=config.seed),
+            scheduler=scheduler,
+        ),
+        run_config=tune.RunConfig(name="tune", storage_path=str(out / "ray"), verbose=0),
+    )
+    start = time.perf_counter()
+    grid = tuner.fit()
+    trials = [_trial_result(grid[i]) for i in range(len(grid))]
+    if all(t.error for t in trials):
+        raise ConfigError("tune", f"every trial failed; the first: {trials[0].error}")
+    trials.sort(
+        key=lambda t: -t.best_mean_return if not math.isnan(t.best_mean_return) else math.inf
+    )
+    return TuneResult(trials, time.perf_counter() - start)
+
+
+def _run_trial(
+    config: dict[str, Any], factory: EnvFactory, train: TrainConfig, out: str, facts: dict[str, Any]
+) -> None:
+    """One trial (in a Ray worker): train, reporting every evaluation to Tune."""
+    import torch
+    from ray import tune
+
+    torch.set_num_threads(1)
+    trial_id = tune.get_context().get_trial_id()
+    sampled = dict(config["hyperparameters"])
+    trial = replace(train, hyperparameters={**train.hyperparameters, **sampled})
+    trial_dir = Path(out) / trial_id
+    best = -math.inf
+
+    def log_metric(name: str, value: float, step: int) -> None:
+        nonlocal best
+        if name == "eval_mean_return":  # the best agent so far is saved by now
+            best = max(best, value)
+            saved = trial_dir / "best"
+            report = {METRIC: best, "eval_return": value, "env_steps": step}
+            tune.report({**report, "best_dir": str(saved) if saved.is_dir() else ""})
+
+    result = train_agent(factory, trial, trial_dir, log_metric=log_metric, training_facts=facts)
+    tune.report(
+        {
+            METRIC: best,
+            "env_steps": result.timesteps,
+            "agent_dir": str(result.agent_dir),
+            "best_dir": str(result.best_dir) if result.best_dir else "",
+        }
+    )
+
+
+def _trial_result(result: Any) -> TrialResult:
+    """A :class:`TrialResult` from one of Ray's results."""
+    metrics = result.metrics or {}
+    history = result.metrics_dataframe
+    evaluations: list[tuple[int, float]] = []
+    if history is not None and "eval_return" in history:
+        rows = history.dropna(subset=["eval_return"])
+        evaluations = [
+            (int(s), float(v)) for s, v in zip(rows["env_steps"], rows["eval_return"], strict=True)
+        ]
+    agent = metrics.get("agent_dir")
+    best = metrics.get("best_dir")
+    return TrialResult(
+        trial_id=str(metrics.get("trial_id", "")),
+        hyperparameters=dict((result.config or {}).get("hyperparameters", {})),
+        best_mean_return=float(metrics.get(METRIC, math.nan)),
+        evaluations=evaluations,
+        agent_dir=Path(agent) if isinstance(agent, str) and agent else None,
+        best_dir=Path(best) if isinstance(best, str) and best else None,
+        error=_error_text(result.error),
+    )
+
+
+def _error_text(error: BaseException | None) -> str:
+    """The error that ended a trial, as ``Type: message`` ("" for none): the trial's own
+    exception when Ray kept it (its ``cause``), else the first line of Ray's."""
+    if error is None:
+        return ""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException):
+        return f"{type(cause).__name__}: {cause}"
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
