@@ -304,6 +304,7 @@ def tune_agents(
         train=replace(train, progress_bar=False, eval_every=every),
         out=str(out / "trials"),
         facts=dict(training_facts or {}),
+        threads=max(1, int(config.cpus_per_trial)),
     )
     tuner = tune.Tuner(
         tune.with_resources(trainable, {"cpu": config.cpus_per_trial}),
@@ -330,13 +331,18 @@ def tune_agents(
 
 
 def _run_trial(
-    config: dict[str, Any], factory: EnvFactory, train: TrainConfig, out: str, facts: dict[str, Any]
+    config: dict[str, Any],
+    factory: EnvFactory,
+    train: TrainConfig,
+    out: str,
+    facts: dict[str, Any],
+    threads: int,
 ) -> None:
     """One trial (in a Ray worker): train, reporting every evaluation to Tune."""
     import torch
     from ray import tune
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)  # the trial's CPUs
     trial_id = tune.get_context().get_trial_id()
     sampled = dict(config["hyperparameters"])
     trial = replace(train, hyperparameters={**train.hyperparameters, **sampled})
@@ -375,7 +381,7 @@ def _trial_result(result: Any) -> TrialResult:
     agent = metrics.get("agent_dir")
     best = metrics.get("best_dir")
     return TrialResult(
-        trial_id=str(metrics.get("trial_id", "")),
+        trial_id=str(metrics.get("trial_id") or Path(str(result.path)).name),
         hyperparameters=dict((result.config or {}).get("hyperparameters", {})),
         best_mean_return=float(metrics.get(METRIC, math.nan)),
         evaluations=evaluations,
