@@ -8,14 +8,7 @@ same held-out episodes of the training part of the workload). Each trial saves i
 scheduler, trials whose evaluations fall behind stop early (every evaluation is reported to
 Tune as it happens).
 
-The search space is plain data (a Hydra node or a dict), one entry per hyper-parameter of
-the algorithm's config dataclass::
-
-    {"learning_rate": {"loguniform": [1e-4, 3e-3]}, "n_steps": {"choice": [16, 32, 64]}}
-
-Distributions: ``uniform: [low, high]``, ``loguniform: [low, high]`` (low > 0),
-``randint: [low, high]`` (integers, high excluded, as Ray's), ``choice: [v, ...]``. Every
-bound and choice is checked against the hyper-parameter's own rules before Ray starts.
+The search space (:mod:`~shadowsim_policies.sb3.search_space`) is checked before Ray starts.
 Sampling is seeded (``TuneConfig.seed``), and so is each trial's training
 (``TrainConfig.seed``): the same config gives the same trials.
 
@@ -27,8 +20,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -37,20 +30,11 @@ from typing import Any
 
 from shadowsim.errors import ConfigError, UnknownNameError
 from shadowsim_policies.policy_config import freeze, number
-from shadowsim_policies.sb3.algorithm import ALGORITHMS
 from shadowsim_policies.sb3.common import EnvFactory, TrainConfig, train_agent
+from shadowsim_policies.sb3.search_space import parse_search_space
 
 METRIC = "mean_return"
 """The metric trials report and are ranked by (higher is better)."""
-
-
-class Distribution(Enum):
-    """How one hyper-parameter is sampled (Ray Tune's sampling functions)."""
-
-    UNIFORM = "uniform"
-    LOGUNIFORM = "loguniform"
-    RANDINT = "randint"
-    CHOICE = "choice"
 
 
 class SchedulerKind(Enum):
@@ -60,92 +44,6 @@ class SchedulerKind(Enum):
     """Every trial trains to the end."""
     ASHA = "asha"
     """Asynchronous successive halving: trials behind at an evaluation stop early."""
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One hyper-parameter's distribution.
-
-    Attributes:
-        name: Field of the algorithm's hyper-parameter dataclass.
-        distribution: How it is sampled.
-        values: ``(low, high)`` for ranges, the options for CHOICE.
-    """
-
-    name: str
-    distribution: Distribution
-    values: tuple[Any, ...]
-
-    def to_ray(self, tune: ModuleType) -> Any:
-        """The Ray Tune sampler of this dimension."""
-        match self.distribution:
-            case Distribution.UNIFORM:
-                return tune.uniform(*self.values)
-            case Distribution.LOGUNIFORM:
-                return tune.loguniform(*self.values)
-            case Distribution.RANDINT:
-                return tune.randint(*self.values)
-            case Distribution.CHOICE:
-                return tune.choice(list(self.values))
-
-
-def parse_search_space(
-    node: Mapping[str, Any],
-    algorithm: str,
-    *,
-    per_app: bool = False,
-    key: str = "tune.search_space",
-) -> tuple[Dimension, ...]:
-    """Check a search space (see the module docstring) against ``algorithm``'s
-    hyper-parameters.
-
-    Raises:
-        ConfigError: Naming ``KEY.NAME``: not a mapping of one distribution, an unknown
-            distribution or hyper-parameter (with a did-you-mean), wrong bounds, or a bound
-            or choice the hyper-parameter itself refuses.
-    """
-    if not isinstance(node, Mapping) or not node:
-        raise ConfigError(key, f"expected a mapping of hyper-parameter: distribution, got {node!r}")
-    spec = ALGORITHMS.get(algorithm)
-    names = [d.value for d in Distribution]
-    dims = []
-    for name, entry in node.items():
-        where = f"{key}.{name}"
-        if not isinstance(entry, Mapping) or len(entry) != 1:
-            raise ConfigError(
-                where,
-                f"expected one distribution such as {{loguniform: [1e-4, 1e-2]}}, got {entry!r}",
-            )
-        ((kind, raw),) = entry.items()
-        if kind not in names:
-            raise ConfigError(where, str(UnknownNameError("distribution", str(kind), names)))
-        distribution = Distribution(kind)
-        values = tuple(raw) if isinstance(raw, list | tuple) else (raw,)
-        _check_bounds(where, distribution, values)
-        for value in values:  # the hyper-parameter's own rules, at each bound or choice
-            probe = (
-                value - 1 if distribution is Distribution.RANDINT and value == values[1] else value
-            )
-            spec.hyperparameters({str(name): probe}, per_app=per_app, where=key)
-        dims.append(Dimension(str(name), distribution, values))
-    return tuple(dims)
-
-
-def _check_bounds(where: str, distribution: Distribution, values: tuple[Any, ...]) -> None:
-    if distribution is Distribution.CHOICE:
-        if not values:
-            raise ConfigError(where, "choice needs at least one option")
-        return
-    if len(values) != 2:
-        raise ConfigError(where, f"{distribution.value} needs [low, high], got {list(values)}")
-    low = number("low", values[0], where=where)
-    high = number("high", values[1], where=where)
-    if not low < high:
-        raise ConfigError(where, f"{distribution.value} needs low < high, got [{low}, {high}]")
-    if distribution is Distribution.LOGUNIFORM and low <= 0:
-        raise ConfigError(where, f"loguniform needs low > 0, got {low}")
-    if distribution is Distribution.RANDINT and not all(float(v).is_integer() for v in values):
-        raise ConfigError(where, f"randint needs integer bounds, got {list(values)}")
 
 
 @dataclass(frozen=True)
@@ -161,6 +59,8 @@ class TuneConfig:
         grace_evaluations: With ASHA, evaluations every trial gets before it may be stopped.
         seed: Seed of the sampling.
         num_cpus: CPUs Ray may use in all (0: every CPU of the machine).
+        progress_bar: Show a progress bar of the finished trials (Ray's own console
+            reports are off unless ``RAY_AIR_NEW_OUTPUT`` is set).
     """
 
     search_space: dict[str, Any] = field(
@@ -173,6 +73,7 @@ class TuneConfig:
     grace_evaluations: int = 1
     seed: int = 0
     num_cpus: int = 0
+    progress_bar: bool = True
 
     def __post_init__(self) -> None:
         kind = self.scheduler
@@ -198,6 +99,7 @@ class TuneConfig:
             ),
             seed=int(number("seed", self.seed, low=0, where="tune")),
             num_cpus=int(number("num_cpus", self.num_cpus, low=0, where="tune")),
+            progress_bar=bool(self.progress_bar),
         )
 
 
@@ -243,7 +145,9 @@ class TuneResult:
 
 
 def load_ray() -> ModuleType:
-    """``ray``, or a ConfigError that says how to install it."""
+    """``ray``, or a ConfigError that says how to install it (Ray's console reports of a
+    search are turned off unless ``RAY_AIR_NEW_OUTPUT`` is set: the caller reports)."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     try:
         return importlib.import_module("ray")
     except ImportError as err:
@@ -317,7 +221,12 @@ def tune_agents(
             search_alg=BasicVariantGenerator(random_state=config.seed),
             scheduler=scheduler,
         ),
-        run_config=tune.RunConfig(name="tune", storage_path=str(out / "ray"), verbose=0),
+        run_config=tune.RunConfig(
+            name="tune",
+            storage_path=str(out / "ray"),
+            verbose=0,
+            callbacks=[_progress(tune, config.num_samples)] if config.progress_bar else None,
+        ),
     )
     start = time.perf_counter()
     grid = tuner.fit()
@@ -328,6 +237,26 @@ def tune_agents(
         key=lambda t: -t.best_mean_return if not math.isnan(t.best_mean_return) else math.inf
     )
     return TuneResult(trials, time.perf_counter() - start)
+
+
+def _progress(tune: ModuleType, total: int) -> Any:
+    """A Tune callback showing a progress bar of the finished trials."""
+    from tqdm.auto import tqdm
+
+    class TrialProgress(tune.Callback):  # type: ignore[name-defined]
+        def __init__(self) -> None:
+            self.bar = tqdm(total=total, desc="trials", unit="trial")
+
+        def on_trial_complete(self, iteration: int, trials: Any, trial: Any, **info: Any) -> None:
+            self.bar.update(1)
+
+        def on_trial_error(self, iteration: int, trials: Any, trial: Any, **info: Any) -> None:
+            self.bar.update(1)
+
+        def on_experiment_end(self, trials: Any, **info: Any) -> None:
+            self.bar.close()
+
+    return TrialProgress()
 
 
 def _run_trial(

@@ -13,13 +13,8 @@ from typing import Any
 import pytest
 
 from shadowsim.errors import ConfigError
-from shadowsim_policies.sb3.tuning import (
-    Dimension,
-    Distribution,
-    SchedulerKind,
-    TuneConfig,
-    parse_search_space,
-)
+from shadowsim_policies.sb3.search_space import Dimension, Distribution, parse_search_space
+from shadowsim_policies.sb3.tuning import SchedulerKind, TuneConfig
 
 REPO = Path(__file__).resolve().parents[2]
 needs_ray = pytest.mark.skipif(
