@@ -245,16 +245,25 @@ def _progress(tune: ModuleType, total: int) -> Any:
 
     class TrialProgress(tune.Callback):  # type: ignore[name-defined]
         def __init__(self) -> None:
+            self.bar: Any = None
+
+        def setup(self, **info: Any) -> None:
             self.bar = tqdm(total=total, desc="trials", unit="trial")
 
         def on_trial_complete(self, iteration: int, trials: Any, trial: Any, **info: Any) -> None:
-            self.bar.update(1)
+            if self.bar is not None:
+                self.bar.update(1)
 
         def on_trial_error(self, iteration: int, trials: Any, trial: Any, **info: Any) -> None:
-            self.bar.update(1)
+            self.on_trial_complete(iteration, trials, trial)
 
         def on_experiment_end(self, trials: Any, **info: Any) -> None:
-            self.bar.close()
+            if self.bar is not None:
+                self.bar.close()
+
+        def __getstate__(self) -> dict[str, Any]:
+            # Ray saves callbacks with the search's state; a bar (its stream) does not pickle
+            return {**self.__dict__, "bar": None}
 
     return TrialProgress()
 
