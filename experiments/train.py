@@ -75,6 +75,18 @@ class ClusterEnvFactory:
         return ClusterEnv(self.workload, self.cluster, forecaster=forecaster, config=config)
 
 
+def env_factory_from(cfg: DictConfig) -> ClusterEnvFactory:
+    """The training envs of a composed config: its ``workload``, ``cluster``, ``env`` and
+    (optional) ``forecaster`` nodes."""
+    workload = load_workload(cfg.workload)
+    cluster = build_config(ClusterConfig, cfg.cluster, key="cluster")
+    env_config = build_config(EnvConfig, cfg.env, key="env")
+    forecaster = cfg.get("forecaster")
+    node = OmegaConf.to_container(forecaster, resolve=True) if forecaster is not None else None
+    plain = {str(k): v for k, v in node.items()} if isinstance(node, dict) else None
+    return ClusterEnvFactory(workload, cluster, env_config, plain)
+
+
 @hydra.main(config_path="../conf", config_name="train", version_base=None)
 @reports_errors
 def main(cfg: DictConfig) -> None:
@@ -86,13 +98,8 @@ def main(cfg: DictConfig) -> None:
     from experiments.tracking import RunLogger
 
     torch.set_num_threads(int(cfg.threads))
-    workload = load_workload(cfg.workload)
-    cluster = build_config(ClusterConfig, cfg.cluster, key="cluster")
-    env_config = build_config(EnvConfig, cfg.env, key="env")
-    forecaster = cfg.get("forecaster")
-    node = OmegaConf.to_container(forecaster, resolve=True) if forecaster is not None else None
-    plain = {str(k): v for k, v in node.items()} if isinstance(node, dict) else None
-    factory = ClusterEnvFactory(workload, cluster, env_config, plain)
+    factory = env_factory_from(cfg)
+    workload, node = factory.workload, factory.forecaster
     train_node = OmegaConf.to_container(cfg.train, resolve=True)
     assert isinstance(train_node, dict)  # a mapping by construction of conf/train.yaml
     config = TrainConfig(**{str(k): v for k, v in train_node.items()})

@@ -32,11 +32,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli_errors import reports_errors
 from experiments.json_line import print_json_line
-from experiments.train import ClusterEnvFactory
+from experiments.train import env_factory_from
 from shadowsim.config_store import build_config, register_configs
-from shadowsim.sim.config import ClusterConfig
-from shadowsim.workloads.loading import load_workload
-from shadowsim_envs.env_config import EnvConfig
 from shadowsim_policies.sb3.common import TrainConfig
 from shadowsim_policies.sb3.tuning import TrialResult, TuneConfig, TuneResult, tune_agents
 
@@ -86,11 +83,8 @@ def main(cfg: DictConfig) -> None:
     from experiments.tracking import RunLogger
 
     torch.set_num_threads(int(cfg.threads))
-    workload = load_workload(cfg.workload)
-    cluster = build_config(ClusterConfig, cfg.cluster, key="cluster")
-    env_config = build_config(EnvConfig, cfg.env, key="env")
-    forecaster = _plain(cfg.get("forecaster")) or None
-    factory = ClusterEnvFactory(workload, cluster, env_config, forecaster)
+    factory = env_factory_from(cfg)
+    workload, forecaster = factory.workload, factory.forecaster
     train_node = _plain(cfg.train)
     train = TrainConfig(**train_node)
     tune_node = _plain(cfg.tune)
