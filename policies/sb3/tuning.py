@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from shadowsim.errors import ConfigError, UnknownNameError
+from shadowsim.errors import ConfigError, ShadowSimError, UnknownNameError
 from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.common import EnvFactory, TrainConfig, train_agent
 from shadowsim_policies.sb3.search_space import parse_search_space
@@ -175,9 +175,11 @@ def tune_agents(
         training_facts: JSON-able facts stored in the agents' metadata.
 
     Raises:
-        ConfigError: A bad search space, or Ray missing; every trial failing.
+        ConfigError: A bad search space or env config (before Ray starts), or Ray missing.
+        ShadowSimError: Every trial failed (the first one's error is named).
     """
     dims = parse_search_space(config.search_space, train.algorithm, per_app=train.per_app)
+    env_factory(0).close()  # what the envs refuse (an episode that does not fit) fails here
     ray = load_ray()
     from ray import tune
     from ray.tune.search import BasicVariantGenerator
@@ -232,7 +234,7 @@ def tune_agents(
     grid = tuner.fit()
     trials = [_trial_result(grid[i]) for i in range(len(grid))]
     if all(t.error for t in trials):
-        raise ConfigError("tune", f"every trial failed; the first: {trials[0].error}")
+        raise ShadowSimError(f"every trial of the search failed; the first: {trials[0].error}")
     trials.sort(
         key=lambda t: -t.best_mean_return if not math.isnan(t.best_mean_return) else math.inf
     )
