@@ -64,7 +64,7 @@ def print_table(result: TuneResult) -> None:
     print(f"{'trial':<14} {'best return':>12}  " + "  ".join(f"{n:>14}" for n in names))
     for t in result.trials:
         values = "  ".join(f"{_short(t.hyperparameters.get(n)):>14}" for n in names)
-        outcome = t.error or ("stopped early" if t.stopped_early else "")
+        outcome = "" if t.outcome == "done" else t.outcome
         print(f"{t.trial_id:<14} {t.best_mean_return:12.4g}  {values}  {outcome}")
 
 
@@ -114,7 +114,7 @@ def main(cfg: DictConfig) -> None:
             run.set_tags(
                 {
                     "agent_dir": str(trial.agent_dir or ""),
-                    "outcome": trial.error or ("stopped early" if trial.stopped_early else "done"),
+                    "outcome": trial.outcome,
                 }
             )
     best = result.best

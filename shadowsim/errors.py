@@ -11,7 +11,15 @@ from typing import Any
 
 
 class ShadowSimError(Exception):
-    """Base class of every error raised by shadowsim."""
+    """Base class of every error raised by shadowsim.
+
+    Errors pickle whole (a worker process or Ray sends them back): rebuilt without calling
+    ``__init__`` again, from their message and attributes (notes included), so subclasses
+    may take any arguments.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args), self.__dict__)
 
 
 class ConfigError(ShadowSimError, ValueError):
@@ -26,11 +34,6 @@ class ConfigError(ShadowSimError, ValueError):
         self.key = key
         self.detail = message
         super().__init__(f"config key '{key}': {message}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # picklable (a worker process or Ray sends it back): rebuilt from its arguments,
-        # with its attributes (notes included)
-        return (type(self), (self.key, self.detail), self.__dict__)
 
     def under(self, parent: str) -> ConfigError:
         """The same error with its key given from ``parent`` (``path`` -> ``workload.path``),
@@ -53,9 +56,6 @@ class UnknownNameError(ShadowSimError, KeyError):
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         msg = f"unknown {kind} {name!r}.{hint} Known: {', '.join(self.known) or '(none)'}."
         super().__init__(msg)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.kind, self.name, self.known), self.__dict__)
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return str(self.args[0])
@@ -80,7 +80,6 @@ class TraceFormatError(ShadowSimError, ValueError):
         column: str | int | None = None,
     ) -> None:
         self.path = Path(path)
-        self.message = message
         self.line = line
         self.column = column
         where = str(self.path)
@@ -89,17 +88,6 @@ class TraceFormatError(ShadowSimError, ValueError):
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {message}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        args = (self.path, self.message, self.line, self.column)
-        return (_trace_format_error, args, self.__dict__)
-
-
-def _trace_format_error(
-    path: Path, message: str, line: int | None, column: str | int | None
-) -> TraceFormatError:
-    """Rebuild a pickled :class:`TraceFormatError` (its line and column are keywords)."""
-    return TraceFormatError(path, message, line=line, column=column)
 
 
 class ActionError(ShadowSimError, ValueError):
@@ -120,3 +108,11 @@ class RegistryError(ShadowSimError, RuntimeError):
 
 class ArtifactError(RegistryError):
     """A saved model artifact is corrupt, tampered with, or of an unknown format version."""
+
+
+def _rebuild(cls: type[ShadowSimError], args: tuple[Any, ...]) -> ShadowSimError:
+    """An error of class ``cls`` with message arguments ``args`` (unpickling; pickle then
+    restores its attributes)."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error

@@ -130,6 +130,11 @@ class TrialResult:
         """True when the scheduler stopped the trial before the end of its training."""
         return self.agent_dir is None and not self.error
 
+    @property
+    def outcome(self) -> str:
+        """``done``, ``stopped early``, or the error that ended the trial."""
+        return self.error or ("stopped early" if self.stopped_early else "done")
+
 
 @dataclass(frozen=True)
 class TuneResult:

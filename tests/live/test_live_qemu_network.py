@@ -63,12 +63,6 @@ class Sender:
             except OSError:
                 return
 
-    def rate_kbs(self, seconds: float) -> float:
-        """Bytes sent per second over the next ``seconds``, KB/s."""
-        before = self.sent
-        time.sleep(seconds)
-        return (self.sent - before) / 1000.0 / seconds
-
     def stop(self) -> None:
         self._stop.set()
         self.sock.close()
