@@ -5,7 +5,11 @@
         workload.path=../shared/traces/bitbrains_rnd/2013-8
 
 Steps: load the workload (printing every repair made to it); train the shadow forecasters on
-the training part and register them in the MLflow model registry (``shadow.*``); replay the
+the training part and register them in the MLflow model registry (``shadow.*``; with
+``workload_scoped_models``, the default, the registered names carry the
+:meth:`~shadowsim.workloads.workload.Workload.data_key` of the training part, e.g.
+``shadow-synthetic-8e961a14a5-global``, so models trained on other data, or on ticks of this
+test window, are neither compared with these nor served in their place); replay the
 test window (the last ``env.test_window_s``) on the simulated cluster under each policy of
 ``policies`` with the served champion's forecasts in the observations, and under the oracle
 for the regret; print the comparison (a rich table), log one MLflow run per policy, write
@@ -138,6 +142,9 @@ def main(cfg: DictConfig) -> None:
     root.mkdir(parents=True, exist_ok=True)
     test_ticks = round(base.test_window_s / workload.interval_s)
     train_end = workload.n_ticks - test_ticks
+    if cfg.workload_scoped_models:  # models of other data never share a lineage with these
+        prefix = f"{shadow_config.model_prefix}-{workload.window(0, train_end).data_key()}"
+        shadow_config = replace(shadow_config, model_prefix=prefix)
     registry = ShadowRegistry(cfg.tracking_uri, replace(shadow_config.registry, root=str(root)))
     forecaster, shadow_info = train_shadow_models(workload, shadow_config, train_end, registry)
     print(f"shadow models: {shadow_info['models']} champion {shadow_info['champion']}")

@@ -10,6 +10,8 @@ in KB/s.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
@@ -159,6 +161,24 @@ class Workload:
             active=None if self.active is None else self.active[idx],
             provisioned=None if self.provisioned is None else self.provisioned[idx],
         )
+
+    def data_key(self) -> str:
+        """A short name of this demand data, e.g. ``synthetic-3f9a1c2b7d``.
+
+        The source's kind (its text before the first ``:``) and a 40-bit hash of the demand
+        (bit for bit), the application ids, the interval, the start time and the activity.
+        Two workloads share the key only when forecasters trained on them see the same data:
+        what makes registered shadow models of different data sets distinct (see
+        ``experiments.simulate``). Letters, digits and ``-`` only.
+        """
+        digest = hashlib.blake2b(digest_size=5)
+        clock = (float(self.interval_s), float(self.start_time_s))
+        digest.update(repr((self.app_ids, clock, self.demand.shape)).encode())
+        digest.update(np.ascontiguousarray(self.demand, dtype=np.float64).data)
+        if self.active is not None:
+            digest.update(np.packbits(self.active).data)
+        kind = re.sub(r"[^a-z0-9]+", "-", self.source.split(":", 1)[0].lower()).strip("-")
+        return f"{kind or 'workload'}-{digest.hexdigest()}"
 
     def ticks_for(self, duration_s: float) -> int:
         """Number of whole ticks in ``duration_s`` seconds (at least 1)."""

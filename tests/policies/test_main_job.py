@@ -75,3 +75,25 @@ def test_a_users_mistake_is_one_line_on_stderr_and_status_2(tmp_path: Path):
         f"error: config key 'workload.path': {missing} does not exist; "
         "check the spelling and the folder"
     )
+
+
+def test_shadow_models_of_other_data_never_share_a_lineage(tmp_path: Path):
+    small = ("workload.n_apps=3", "workload.n_ticks=576", "plot=false", "regret=false",
+             "~policies.static_peak", "~policies.hpa", "~policies.vpa", "~policies.seed_threshold")
+    first = run_simulate(tmp_path, *small)["shadow"]
+    other = run_simulate(tmp_path, *small, "workload.seed=1")["shadow"]  # one MLflow store
+    again = run_simulate(tmp_path, *small)["shadow"]
+    (name,) = first["models"]
+    (other_name,) = other["models"]
+    assert name.startswith("shadow-synthetic-")
+    assert name.endswith("-global")
+    assert other_name != name
+    # the other seed's model was not compared with (nor lost to) the first one's
+    assert other["champion"] == {other_name: 1}
+    (event,) = other["events"]
+    assert "promoted v1 " in event
+    assert event.endswith("vs champion none"), event
+    # the same data again: its own champion serves, nothing retrained
+    assert again["models"] == [name]
+    assert again["champion"] == first["champion"] == {name: 1}
+    assert again["events"] == []
