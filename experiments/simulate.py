@@ -19,6 +19,7 @@ for the regret; print the comparison (a rich table), log one MLflow run per poli
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -47,22 +48,36 @@ register_configs()
 def train_shadow_models(
     workload: Workload, config: ShadowConfig, train_end: int, registry: ShadowRegistry
 ) -> tuple[Forecaster, dict[str, Any]]:
-    """Bootstrap the shadow service on ``[0, train_end)`` and load the serving champion.
+    """Bootstrap the shadow service on ``[0, train_end)``; return what serves.
 
     Returns:
-        The champion forecaster (one per model; the global model when grouping is GLOBAL)
-        and a JSON-able description of the registered versions.
+        The serving models as one forecaster over every application (one global model, or
+        one model per application under PER_APP grouping) and a JSON-able description of
+        the registered versions: each model's champion, the version serving it and its kind
+        (which may differ from ``config.forecaster`` when a version of another kind scored
+        better on the validation window and stays champion), and the retrain events.
     """
     service = ShadowService(config, workload.app_ids, workload.interval_s, registry=registry)
     events = service.bootstrap(workload.demand[:, :train_end], workload.start_time_s)
     names = service.model_names
-    served = registry.load_champion(names[0])
+    serving = {i.model_name: f"v{i.version} ({i.kind})" for i in service.instances}
     info = {
         "models": list(names),
         "champion": {name: registry.champion_version(name) for name in names},
+        "serving": serving,
         "events": [event.describe() for event in events],
     }
-    return served.forecaster, info
+    return service.served_models(), info
+
+
+def serving_summary(serving: dict[str, str]) -> str:
+    """One line on the models serving: the model and version when one serves, else counts
+    of each kind."""
+    if len(serving) == 1:
+        ((name, version),) = serving.items()
+        return f"{name} {version}"
+    kinds = Counter(version.split(" ", 1)[1].strip("()") for version in serving.values())
+    return f"{len(serving)} models: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items())
 
 
 def print_comparison(rows: dict[str, EpisodeMetrics], title: str) -> None:
@@ -148,6 +163,7 @@ def main(cfg: DictConfig) -> None:
     registry = ShadowRegistry(cfg.tracking_uri, replace(shadow_config.registry, root=str(root)))
     forecaster, shadow_info = train_shadow_models(workload, shadow_config, train_end, registry)
     print(f"shadow models: {shadow_info['models']} champion {shadow_info['champion']}")
+    print(f"serving: {serving_summary(shadow_info['serving'])}")
 
     results = compare(
         {str(name): partial(instantiate, node) for name, node in cfg.policies.items()},

@@ -70,6 +70,12 @@ class ShadowInstance:
         return self._slot.version
 
     @property
+    def kind(self) -> str | None:
+        """Forecaster name of the serving model (None before bootstrap)."""
+        model = self._slot.forecaster
+        return None if model is None else model.name
+
+    @property
     def online_updates(self) -> int:
         """Online updates applied to the serving version since it was loaded."""
         return self._slot.online_updates

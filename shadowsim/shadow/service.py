@@ -38,6 +38,7 @@ from shadowsim.shadow.issued_forecasts import IssuedForecasts
 from shadowsim.shadow.model_naming import model_name
 from shadowsim.shadow.registry import RegistryConfig, ShadowRegistry
 from shadowsim.shadow.retraining import Retrainer, RetrainEvent, RetrainOutcome
+from shadowsim.shadow.served_models import ServedModels
 from shadowsim.shadow.triggers import RetrainCause, RetrainConfig, TickSignal, Trigger
 
 
@@ -320,6 +321,18 @@ class ShadowService:
         if self._forecast is None:
             raise ForecastError("no forecast yet; call bootstrap(history, start_s) first")
         return self._forecast
+
+    def served_models(self) -> ServedModels:
+        """The models serving now, as one forecaster over every application (e.g. for
+        precomputed forecasts); its parts are the serving models themselves, not copies.
+
+        Raises:
+            ForecastError: Before :meth:`bootstrap`.
+        """
+        parts = [(slot.rows, slot.forecaster) for slot in self._slots]
+        if self._forecast is None or any(model is None for _, model in parts):
+            raise ForecastError("no serving models yet; call bootstrap(history, start_s) first")
+        return ServedModels([(rows, model) for rows, model in parts if model is not None])
 
     def accuracy(self) -> AccuracyReport:
         """Rolling accuracy of every application (see :class:`RollingAccuracy`)."""

@@ -77,10 +77,13 @@ def test_a_users_mistake_is_one_line_on_stderr_and_status_2(tmp_path: Path):
     )
 
 
-def test_shadow_models_of_other_data_never_share_a_lineage(tmp_path: Path):
+def test_shadow_models_of_other_data_never_share_a_lineage_and_any_grouping_serves(
+    tmp_path: Path,
+):
     small = ("workload.n_apps=3", "workload.n_ticks=576", "plot=false", "regret=false",
              "~policies.static_peak", "~policies.hpa", "~policies.vpa", "~policies.seed_threshold")
-    first = run_simulate(tmp_path, *small)["shadow"]
+    first_run = run_simulate(tmp_path, *small)
+    first = first_run["shadow"]
     other = run_simulate(tmp_path, *small, "workload.seed=1")["shadow"]  # one MLflow store
     again = run_simulate(tmp_path, *small)["shadow"]
     (name,) = first["models"]
@@ -97,3 +100,11 @@ def test_shadow_models_of_other_data_never_share_a_lineage(tmp_path: Path):
     assert again["models"] == [name]
     assert again["champion"] == first["champion"] == {name: 1}
     assert again["events"] == []
+    # one model per application serves the policy as the global one does (last value is
+    # per application either way): the same figures
+    per_app = run_simulate(tmp_path, *small, "shadow.grouping=PER_APP")
+    models = per_app["shadow"]["models"]
+    assert len(models) == 3
+    assert all(m.startswith(name.removesuffix("global")) for m in models)
+    assert set(per_app["shadow"]["serving"].values()) == {"v1 (last_value)"}
+    assert per_app["policies"]["shadow"] == first_run["policies"]["shadow"]
