@@ -384,7 +384,7 @@ def fit_to_workload(
             validation_window=f"{validation * interval_s:g}s",
             accuracy_window=f"{min(ticks['accuracy'], validation) * interval_s:g}s",
         )
-        needed = shadow.make_forecaster(interval_s).min_history
+        needed = shadow.make_forecaster(interval_s).min_fit_history
         if needed > train:
             notes.append(
                 f"shadow.forecaster {shadow.forecaster} needs {needed} ticks of training "

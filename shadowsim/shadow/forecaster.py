@@ -148,6 +148,12 @@ class Forecaster(ABC):
         """Fewest ticks of history :meth:`fit` and :meth:`predict` need (1 unless overridden)."""
         return 1
 
+    @property
+    def min_fit_history(self) -> int:
+        """Fewest ticks of history :meth:`fit` needs (two unless overridden: a fit that
+        calibrates or validates on its history needs more than a forecast does)."""
+        return max(2, self.min_history)
+
     def update(self, history: NDArray[np.float64], *, start_s: float = 0.0) -> Forecaster:
         """Adapt online to new data (default: refit on ``history``); returns self."""
         return self.fit(history, start_s=start_s)

@@ -81,6 +81,11 @@ class ServedModels(Forecaster):
         """The most history any part needs, ticks."""
         return max(model.min_history for _, model in self.parts)
 
+    @property
+    def min_fit_history(self) -> int:
+        """The most history any part's fit needs, ticks."""
+        return max(model.min_fit_history for _, model in self.parts)
+
     def fit(self, history: NDArray[np.float64], *, start_s: float = 0.0) -> ServedModels:
         """Refit every part on its own applications' rows of ``history``; returns self."""
         hist = self._rows_checked(history)

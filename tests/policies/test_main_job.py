@@ -47,6 +47,24 @@ def test_short_workloads_are_fitted_so_the_test_window_runs(n_ticks: int, test_t
     assert env.test_ticks == test_ticks
 
 
+@pytest.mark.parametrize(
+    ("forecaster", "kept"),
+    [("ets", False), ("seasonal_naive", True), ("last_value", True)],
+)
+def test_a_forecaster_whose_fit_needs_more_than_a_short_workload_gives_way(forecaster, kept):
+    # 8 days: 4 to test, 4 before; ETS's fit needs 3 days of calibration plus 48 ticks, more
+    # than the training part left there (the validation day and the accuracy seed go first)
+    shadow = ShadowConfig(forecaster=forecaster, train_window="5d")
+    fitted = fit_to_workload(2304, 300.0, EnvConfig(), ClusterConfig(), shadow)
+    assert fitted.shadow.forecaster == (forecaster if kept else "last_value")
+    gave_way = [n for n in fitted.notes if "using last_value" in n]
+    assert bool(gave_way) == (not kept)
+    if not kept:
+        assert gave_way[0].startswith("shadow.forecaster ets needs 912 ticks of training history")
+    train = fitted.shadow.ticks(300.0)["train"]
+    assert fitted.shadow.make_forecaster(300.0).min_fit_history <= train
+
+
 def test_the_main_job_compares_every_policy_with_the_oracle(tmp_path: Path):
     out = run_simulate(tmp_path, "workload.n_apps=4", "workload.n_ticks=576")  # two days
     assert set(out["policies"]) == {"static_peak", "hpa", "vpa", "seed_threshold", "shadow",

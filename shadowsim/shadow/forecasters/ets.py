@@ -90,11 +90,16 @@ class ETSForecaster(Forecaster):
         """Fewest ticks of history :meth:`predict` needs."""
         return 2
 
+    @property
+    def min_fit_history(self) -> int:
+        """Fewest ticks of history :meth:`fit` needs: the calibration tail and a fit before it."""
+        return self.calib + _MIN_FIT
+
     def fit(self, history: NDArray[np.float64], *, start_s: float = 0.0) -> ETSForecaster:
         """Fit one AutoETS per app and resource, then calibrate residual quantiles."""
         hist = self.check_history(history, min_ticks=1)
         n_apps, n_ticks, _ = hist.shape
-        if n_ticks < self.calib + _MIN_FIT:
+        if n_ticks < self.min_fit_history:
             raise ForecastError(
                 f"ets: needs at least {self.calib + _MIN_FIT} ticks ({_MIN_FIT} to fit and "
                 f"{self.calib} to calibrate), got {n_ticks}; shorten forecaster.calibration"

@@ -17,7 +17,11 @@ from numpy.typing import NDArray
 
 from shadowsim.errors import ForecastError
 from shadowsim.shadow.forecaster import Forecaster
-from shadowsim.shadow.forecasters.residual_quantiles import offsets_at, residual_quantiles
+from shadowsim.shadow.forecasters.residual_quantiles import (
+    MIN_SAMPLES,
+    offsets_at,
+    residual_quantiles,
+)
 from shadowsim.shadow.horizon import horizon_steps
 
 
@@ -55,6 +59,11 @@ class LaggedValueForecaster(Forecaster):
     def min_history(self) -> int:
         """Fewest ticks of history :meth:`predict` needs."""
         return 1
+
+    @property
+    def min_fit_history(self) -> int:
+        """Fewest ticks of history :meth:`fit` needs: enough residuals at the smallest lag."""
+        return max(self.min_history, int(self.grid()[0]) + MIN_SAMPLES)
 
     def hyper_params(self) -> dict[str, Any]:
         """Constructor arguments besides quantiles and interval (JSON-able)."""

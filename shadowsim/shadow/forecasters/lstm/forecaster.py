@@ -169,6 +169,20 @@ class LSTMForecaster(Forecaster):
         """Fewest ticks of history :meth:`predict` needs."""
         return self.spec.min_history
 
+    @property
+    def min_fit_history(self) -> int:
+        """Fewest ticks of history :meth:`fit` needs: context, one horizon to train on and
+        the validation tail (``val_fraction`` of the history, at least a horizon and a tick)."""
+        horizon, first = self.spec.horizon, self.spec.min_history
+        n_ticks = first + 2 * horizon + 1
+        while n_ticks - self._val_len(n_ticks) - horizon < first:
+            n_ticks += 1
+        return n_ticks
+
+    def _val_len(self, n_ticks: int) -> int:
+        """Validation ticks at the end of a fit history of ``n_ticks``."""
+        return max(int(n_ticks * self.train_cfg.val_fraction), self.spec.horizon + 1)
+
     def _series(self, history: NDArray[np.float64], start_s: float, tick0: int = 0) -> Series:
         return Series(history, self.scale, start_s, self.interval_s, tick0)
 
@@ -176,13 +190,13 @@ class LSTMForecaster(Forecaster):
         """Train from scratch on ``history`` (the last ``val_fraction`` validates); returns self."""
         hist = self.check_history(history, min_ticks=1)
         n_ticks = hist.shape[1]
-        val_len = max(int(n_ticks * self.train_cfg.val_fraction), self.spec.horizon + 1)
+        val_len = self._val_len(n_ticks)
         first, last_train = self.spec.min_history, n_ticks - val_len - self.spec.horizon
         if last_train < first:
             raise ForecastError(
                 f"lstm: history of {n_ticks} ticks is too short: needs {self.spec.min_history} "
                 f"ticks of context, {self.spec.horizon} of horizon and {val_len} for validation; "
-                f"give at least {first + self.spec.horizon + val_len + 1} ticks or shorten "
+                f"give at least {self.min_fit_history} ticks or shorten "
                 "forecaster.context / season / horizon"
             )
         self.scale = fit_scales(hist)
