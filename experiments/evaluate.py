@@ -10,9 +10,12 @@ traces carry none; ``vary_metadata_seed``), the env runs the deterministic test 
 that seed, and the policy (built from ``conf/policy/NAME.yaml``) acts in its native action
 mode (baselines think in targets: CONTINUOUS; agents: what they were trained on) unless
 ``action_mode`` says otherwise. With ``regret`` the oracle runs on the same window, for the
-regret. Prints a rich table of the metrics of :mod:`shadowsim.metrics` per seed with their
-mean and standard deviation, logs the run to MLflow (params, per-seed metrics as steps, the
-means), and prints as the LAST line one JSON object.
+regret. A workload too short for the test window and the history before it (a PlanetLab
+day) gets them shrunk, each change printed, as in the main job
+(:func:`~shadowsim_policies.workload_fit.fit_env_to_workload`). Prints a rich table of the
+metrics of :mod:`shadowsim.metrics` per seed with their mean and standard deviation, logs
+the run to MLflow (params, per-seed metrics as steps, the means), and prints as the LAST line
+one JSON object.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from shadowsim_policies.evaluation import (
     seeded_workloads,
     summary,
 )
+from shadowsim_policies.workload_fit import fit_env_to_workload
 
 register_configs()
 
@@ -73,7 +77,6 @@ def _fmt(value: Any) -> str:
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch
-    from hydra.core.hydra_config import HydraConfig
     from hydra.utils import get_original_cwd, instantiate
 
     from experiments.tracking import RunLogger
@@ -86,15 +89,21 @@ def main(cfg: DictConfig) -> None:
     seeds = [int(s) for s in cfg.seeds]
     policy_name = str(instantiate(cfg.policy).name)
 
+    workload_for_seed = seeded_workloads(cfg.workload, bool(cfg.vary_metadata_seed))
+    first = workload_for_seed(seeds[0])
+    source, interval_s = first.source, float(first.interval_s)
+    base, cluster, notes = fit_env_to_workload(first.n_ticks, interval_s, base, cluster)
+    for note in notes:
+        print(f"short workload: {note}")
+
     def forecaster() -> Forecaster | None:
         if cfg.get("forecaster") is None:
             return None
-        config = forecaster_config_from_node(cfg.forecaster)
-        return config.build(float(seeded_workloads(cfg.workload, False)(seeds[0]).interval_s))
+        return forecaster_config_from_node(cfg.forecaster).build(interval_s)
 
     results = evaluate(
         lambda: instantiate(cfg.policy),
-        seeded_workloads(cfg.workload, bool(cfg.vary_metadata_seed)),
+        workload_for_seed,
         cluster,
         base,
         seeds,
@@ -103,9 +112,7 @@ def main(cfg: DictConfig) -> None:
         forecaster_factory=forecaster,
     )
     mean, std = summary(results)
-    source = seeded_workloads(cfg.workload, False)(seeds[0]).source
     print_table(f"{policy_name} on the test window of {source}", results)
-    Path(HydraConfig.get().runtime.output_dir)
     root = Path(get_original_cwd()) / str(cfg.tracking_root or "outputs/mlflow")
     with RunLogger(cfg.tracking_uri, root, str(cfg.experiment), f"evaluate/{policy_name}") as run:
         run.log_params(

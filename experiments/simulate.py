@@ -40,7 +40,8 @@ from shadowsim.sim.config import ClusterConfig
 from shadowsim.workloads.loading import load_workload
 from shadowsim.workloads.workload import Workload
 from shadowsim_envs.env_config import EnvConfig
-from shadowsim_policies.evaluation import compare, fit_to_workload, mean_metrics
+from shadowsim_policies.evaluation import compare, mean_metrics
+from shadowsim_policies.workload_fit import fit_to_workload
 
 register_configs()
 

@@ -25,7 +25,6 @@ from shadowsim.engine.engine_config import EngineConfig
 from shadowsim.errors import ConfigError
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
 from shadowsim.shadow.forecaster import Forecaster
-from shadowsim.shadow.service import ShadowConfig
 from shadowsim.sim.config import ClusterConfig
 from shadowsim.workloads.loading import load_workload
 from shadowsim.workloads.workload import Workload
@@ -300,95 +299,3 @@ def mean_metrics(runs: Sequence[EpisodeMetrics]) -> EpisodeMetrics:
         else:
             values[f.name] = statistics.fmean(column)
     return EpisodeMetrics(**values)
-
-
-@dataclass(frozen=True)
-class FittedSettings:
-    """Settings shrunk to fit a short workload, and what was changed.
-
-    Attributes:
-        env: Env settings (test window, warm-up).
-        cluster: Cluster settings (initial-allocation window).
-        shadow: Shadow-service settings (training and validation windows, forecaster).
-        notes: One line per change, to print: nothing is changed silently.
-    """
-
-    env: EnvConfig
-    cluster: ClusterConfig
-    shadow: ShadowConfig
-    notes: tuple[str, ...] = ()
-
-
-def fit_to_workload(
-    n_ticks: int,
-    interval_s: float,
-    env: EnvConfig,
-    cluster: ClusterConfig,
-    shadow: ShadowConfig,
-    *,
-    max_test_share: float = 0.5,
-) -> FittedSettings:
-    """Shrink the test window and the history windows so they fit a short workload.
-
-    The defaults assume weeks of data (a one-week test window, a day of warm-up and of
-    initial allocation, days of forecaster training). Short traces (PlanetLab: two days;
-    Alibaba: eight; one PlanetLab day) get a test window of at most ``max_test_share`` of the
-    workload that still leaves a day of history before it (with a day or less: the share),
-    and history windows scaled to that part. Long workloads are returned unchanged.
-
-    Args:
-        n_ticks: Length of the workload, ticks.
-        interval_s: Tick length, s.
-        env: Env settings to fit.
-        cluster: Cluster settings to fit.
-        shadow: Shadow settings to fit.
-        max_test_share: Largest share of the workload the test window may take.
-
-    Returns:
-        The fitted settings with a note per change.
-    """
-    notes: list[str] = []
-    day = max(1, round(86_400.0 / interval_s))
-    seed_ticks = env.engine.accuracy_seed_ticks
-    want_test = round(env.test_window_s / interval_s)
-    test = max(1, min(want_test, int(n_ticks * max_test_share)))
-    if n_ticks - day - seed_ticks >= 1:  # leave a day of history when there is more than one
-        test = min(test, n_ticks - day - seed_ticks)
-    if test < want_test:
-        notes.append(f"test window {want_test} -> {test} ticks (the workload has {n_ticks} ticks)")
-        env = replace(env, test_window_s=test * interval_s)
-    pre = n_ticks - test
-    window = env.engine.observation.window
-    if env.warmup_ticks > pre // 3:
-        warmup = max(window, pre // 3)
-        notes.append(f"env.warmup_ticks {env.warmup_ticks} -> {warmup}")
-        env = replace(env, warmup_ticks=warmup)
-    initial_ticks = round(cluster.initial.window_s / interval_s)
-    if initial_ticks > pre // 3:
-        lead = max(1, pre // 3)
-        notes.append(
-            f"cluster.initial.window_s {cluster.initial.window_s:g} -> {lead * interval_s:g} s"
-        )
-        cluster = replace(cluster, initial=replace(cluster.initial, window_s=lead * interval_s))
-    ticks = shadow.ticks(interval_s)
-    if ticks["train"] + ticks["validation"] > pre:
-        validation = max(ticks["horizon"], pre // 4)
-        train = max(1, pre - validation - seed_ticks)
-        notes.append(
-            f"shadow windows train {ticks['train']} -> {train}, "
-            f"validation {ticks['validation']} -> {validation} ticks"
-        )
-        shadow = replace(
-            shadow,
-            train_window=f"{train * interval_s:g}s",
-            validation_window=f"{validation * interval_s:g}s",
-            accuracy_window=f"{min(ticks['accuracy'], validation) * interval_s:g}s",
-        )
-        needed = shadow.make_forecaster(interval_s).min_fit_history
-        if needed > train:
-            notes.append(
-                f"shadow.forecaster {shadow.forecaster} needs {needed} ticks of training "
-                f"history, {train} fit: using last_value"
-            )
-            shadow = replace(shadow, forecaster="last_value", forecaster_params={})
-    return FittedSettings(env, cluster, shadow, tuple(notes))

@@ -16,8 +16,9 @@ from shadowsim.sim.config import ClusterConfig
 from shadowsim.workloads.synthetic import SyntheticConfig, SyntheticGenerator
 from shadowsim_envs.cluster_env import ClusterEnv
 from shadowsim_envs.env_config import EnvConfig
-from shadowsim_policies.evaluation import ModeChoice, env_config_for, fit_to_workload
+from shadowsim_policies.evaluation import ModeChoice, env_config_for
 from shadowsim_policies.oracle import OraclePolicy
+from shadowsim_policies.workload_fit import fit_to_workload
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -42,6 +42,21 @@ def test_evaluate_prints_the_metrics_as_the_last_line(tmp_path):
     assert (tmp_path / "mlflow" / "mlflow.db").is_file()
 
 
+def test_evaluate_fits_a_short_workload_and_says_so(tmp_path):
+    args = [
+        sys.executable, "-m", "experiments.evaluate", "policy=hpa", "workload.n_apps=3",
+        "workload.n_ticks=576", "regret=false",  # two days: no week to test on
+        f"hydra.run.dir={tmp_path / 'run'}", f"tracking_root={tmp_path / 'mlflow'}",
+    ]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    lines = done.stdout.strip().splitlines()
+    assert "short workload: test window 2016 -> 276 ticks (the workload has 576 ticks)" in lines
+    out = json.loads(lines[-1])
+    assert out["n_ticks"] == 276
+
+
 def test_evaluate_refuses_an_unknown_policy(tmp_path):
     args = [sys.executable, "-m", "experiments.evaluate", "policy=hpaa",
             f"hydra.run.dir={tmp_path}"]
