@@ -44,6 +44,7 @@ from shadowsim_policies.evaluation import (
     seeded_workloads,
     summary,
 )
+from shadowsim_policies.workload_fit import fit_env_to_workload
 
 register_configs()
 
@@ -154,10 +155,16 @@ def main(cfg: DictConfig) -> None:
     except ValueError as err:
         choices = [h.value for h in Holdout]
         raise ConfigError("holdout", f"must be one of {choices}, got {cfg.holdout!r}") from err
-    workloads = holdout_workloads(
-        seeded_workloads(cfg.workload, bool(cfg.vary_metadata_seed)), base.test_window_s, holdout
-    )
+    load = seeded_workloads(cfg.workload, bool(cfg.vary_metadata_seed))
+    full = load(seeds[0])
+    base, cluster, notes = fit_env_to_workload(full.n_ticks, full.interval_s, base, cluster)
+    workloads = holdout_workloads(load, base.test_window_s, holdout)
     first = workloads(seeds[0])
+    if first.n_ticks < full.n_ticks:  # the validation holdout: fit what is left
+        base, cluster, more = fit_env_to_workload(first.n_ticks, first.interval_s, base, cluster)
+        notes += more
+    for note in notes:
+        print(f"short workload: {note}")
     shared: list[Forecaster] = []
 
     def forecaster() -> Forecaster | None:

@@ -41,6 +41,7 @@ from shadowsim.workloads.workload import Workload
 from shadowsim_envs.cluster_env import ClusterEnv
 from shadowsim_envs.env_config import EnvConfig
 from shadowsim_policies.sb3.common import TrainConfig, train_agent
+from shadowsim_policies.workload_fit import fit_env_to_workload
 
 register_configs()
 
@@ -77,10 +78,17 @@ class ClusterEnvFactory:
 
 def env_factory_from(cfg: DictConfig) -> ClusterEnvFactory:
     """The training envs of a composed config: its ``workload``, ``cluster``, ``env`` and
-    (optional) ``forecaster`` nodes."""
+    (optional) ``forecaster`` nodes; on a workload too short for them the test window and
+    the history windows are shrunk (:func:`~shadowsim_policies.workload_fit.
+    fit_env_to_workload`), each change printed."""
     workload = load_workload(cfg.workload)
     cluster = build_config(ClusterConfig, cfg.cluster, key="cluster")
     env_config = build_config(EnvConfig, cfg.env, key="env")
+    env_config, cluster, notes = fit_env_to_workload(
+        workload.n_ticks, workload.interval_s, env_config, cluster
+    )
+    for note in notes:
+        print(f"short workload: {note}")
     forecaster = cfg.get("forecaster")
     node = OmegaConf.to_container(forecaster, resolve=True) if forecaster is not None else None
     plain = {str(k): v for k, v in node.items()} if isinstance(node, dict) else None

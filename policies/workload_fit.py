@@ -41,11 +41,14 @@ def fit_env_to_workload(
     *,
     max_test_share: float = 0.5,
 ) -> tuple[EnvConfig, ClusterConfig, list[str]]:
-    """Shrink the test window, the warm-up and the initial-allocation window to a workload.
+    """Shrink the test window, the warm-up, the initial-allocation window and the training
+    episodes to a workload.
 
     The test window takes at most ``max_test_share`` of the workload and still leaves a day
     of history before it (with a day or less: the share); the warm-up and the initial
-    allocation's window take at most a third of the history before the test window.
+    allocation's window take at most a third of the history before the test window; a
+    training episode at most half of what is left after that history (a forecaster that
+    needs more history than the warm-up still has the env's error to say so).
 
     Args:
         n_ticks: Length of the workload, ticks.
@@ -80,6 +83,13 @@ def fit_env_to_workload(
             f"cluster.initial.window_s {cluster.initial.window_s:g} -> {lead * interval_s:g} s"
         )
         cluster = replace(cluster, initial=replace(cluster.initial, window_s=lead * interval_s))
+    lead_in = env.lead_in_ticks
+    if lead_in is None:
+        lead_in = round(cluster.initial.window_s / interval_s)
+    room = pre - max(env.warmup_ticks, lead_in, seed_ticks + 1)
+    if env.episode_ticks > room >= 2:  # training episodes: half the room, for random starts
+        notes.append(f"env.episode_ticks {env.episode_ticks} -> {room // 2}")
+        env = replace(env, episode_ticks=room // 2)
     return env, cluster, notes
 
 

@@ -42,3 +42,16 @@ def test_bench_forecast_latency_only_needs_the_lstm(capsys: pytest.CaptureFixtur
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "config key 'forecasters.lstm': latency_only needs the LSTM config there" in err
+
+
+def test_training_envs_fit_a_short_workload(capsys: pytest.CaptureFixture[str]) -> None:
+    from experiments.train import env_factory_from
+
+    factory = env_factory_from(_compose("train", "workload.n_apps=2", "workload.n_ticks=576"))
+    assert factory.env.test_window_s == 276 * 300.0  # half of two days, not a week
+    printed = capsys.readouterr().out.splitlines()
+    assert "short workload: test window 2016 -> 276 ticks (the workload has 576 ticks)" in printed
+    assert "short workload: env.episode_ticks 288 -> 100" in printed
+    env = factory(0)  # the episodes fit before the test window
+    env.reset(seed=0)
+    env.close()

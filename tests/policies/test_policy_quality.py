@@ -71,15 +71,19 @@ def test_targets_name_a_policy_that_did_not_run():
 def test_policy_quality_runs_every_policy_and_logs_to_mlflow(tmp_path):
     args = [
         sys.executable, "-m", "experiments.policy_quality", f"hydra.run.dir={tmp_path / 'run'}",
-        f"tracking_root={tmp_path / 'mlflow'}", "workload.n_apps=3", "workload.n_ticks=2592",
-        "env.test_window_s=43200", "seeds=[0,1]", "holdout=validation",
+        f"tracking_root={tmp_path / 'mlflow'}", "workload.n_apps=3", "workload.n_ticks=576",
+        "seeds=[0,1]", "holdout=validation",  # two days: the windows are fitted, twice
     ]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    lines = done.stdout.strip().splitlines()
+    out = json.loads(lines[-1])
     assert out["holdout"] == "validation"
-    assert out["n_ticks"] == 144
+    # the test window the whole workload leaves, then the validation window before it
+    assert "short workload: test window 2016 -> 276 ticks (the workload has 576 ticks)" in lines
+    assert "short workload: test window 276 -> 150 ticks (the workload has 300 ticks)" in lines
+    assert out["n_ticks"] == 150
     assert set(out["policies"]) >= {"hpa", "vpa", "shadow", "oracle"}
     for name, stats in out["policies"].items():
         assert stats["mean"]["regret"] >= -1e-9, name  # the oracle is the lower bound on cost
