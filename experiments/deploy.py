@@ -5,7 +5,9 @@ policy.path=DIR`` for a trained agent saved pickle-free), connects a
 :class:`~shadowsim.live.backend.LibvirtBackend` (``live.*``), observes ``deploy.warmup_ticks``
 ticks, then runs the allocation engine with the one observation builder and action codec
 for ``deploy.ticks`` control ticks, printing each tick's decisions; the last line is one
-JSON object summarising the run.
+JSON object summarising the run. ``+shadow@deploy.shadow=default`` (then ``deploy.shadow.*``)
+runs the shadow service: the applications' models served from the MLflow registry, scored
+every tick and retrained on their triggers while the policy runs, each retrain printed.
 
 The defaults (``conf/live/deploy.yaml``) run a demo on two simulated hosts of libvirt's test
 driver with a manual clock (no waiting). ``--config-name live/qemu_example`` shows the
@@ -91,6 +93,7 @@ def describe(report: TickReport, app_ids: tuple[str, ...]) -> str:
         f"pool {state.pool_count.tolist()}"
     )
     lines += [f"  note: {note}" for note in report.notes]
+    lines += [f"  shadow: retrain {event.describe()}" for event in report.retrains]
     return "\n".join(lines)
 
 
@@ -124,6 +127,9 @@ def run_deployment(
             else None
         )
         loop.start()
+        if echo and loop.service is not None:
+            for event in loop.service.retrain_log:
+                print(f"shadow: {event.describe()}")
         policy.bind(live_context(loop))
         reports = loop.run(policy, (lambda r: print(describe(r, spec.app_ids))) if echo else None)
         kinds: Counter[str] = Counter(type(a).__name__ for r in reports for a in r.actions)
@@ -150,6 +156,13 @@ def run_deployment(
             "notes": sum(len(r.notes) for r in reports),
             "wall_s": round(time.perf_counter() - began, 3),
         }
+        if loop.service is not None:
+            summary["shadow"] = {
+                "serving": {i.app_id: f"{i.model_name} v{i.version} ({i.kind})"
+                            for i in loop.service.instances},
+                "retrains": len(loop.service.retrain_log),
+                "tracking_uri": loop.service.registry.tracking_uri,
+            }
     return summary
 
 

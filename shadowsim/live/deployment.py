@@ -10,7 +10,12 @@ any :class:`~shadowsim.backend.ClusterBackend`, typically a
    the forecast context (live clusters have no trace to replay);
 2. :meth:`LiveLoop.start` fits (or loads) the shadow forecaster on that history, wraps it in
    :class:`~shadowsim.engine.forecasts.OnlineForecasts` (tick by tick, optionally refitted),
-   builds the engine and returns the first observation;
+   builds the engine and returns the first observation. With ``shadow`` set it runs the
+   shadow service instead (:class:`~shadowsim.shadow.service.ShadowService`): the models of
+   the live applications come from the MLflow registry (the champions, when they fit these
+   applications; else trained on the warm-up and registered), every tick's demand scores
+   their forecasts, and the retraining triggers retrain, register and promote models while
+   the policy runs, each retrain reported with its cause (:attr:`TickReport.retrains`);
 3. :meth:`LiveLoop.step` hands the policy's action to the engine (decode, guardrails, apply,
    wait for the next tick, observe) and returns a :class:`TickReport`.
 """
@@ -29,10 +34,12 @@ from shadowsim.backend import ClusterBackend
 from shadowsim.engine.config_checks import check_int, check_sub_config, set_value
 from shadowsim.engine.engine import AllocationEngine, StepOutcome
 from shadowsim.engine.engine_config import EngineConfig
-from shadowsim.engine.forecasts import OnlineForecasts
+from shadowsim.engine.forecasts import OnlineForecasts, ShadowServiceForecasts
 from shadowsim.errors import ConfigError, ForecastError, ShadowSimError
 from shadowsim.resources import N_RESOURCES
 from shadowsim.shadow.forecaster import FORECASTERS, Forecaster
+from shadowsim.shadow.retraining import RetrainEvent
+from shadowsim.shadow.service import ShadowConfig, ShadowService
 
 Observation = dict[str, NDArray[np.float32]]
 _KEY = "deploy."
@@ -55,6 +62,10 @@ class DeployConfig:
         context_ticks: History given to each online forecast, ticks, >= 1.
         refit_every_ticks: Refit the forecaster every so many ticks (None: never).
         engine: The allocation engine's settings (as for the environment).
+        shadow: The shadow service's settings (forecaster, windows, retraining triggers,
+            registry) to run it instead of one plain forecaster, or None. Its training plus
+            validation windows must fit in the warm-up, unless the registry already holds
+            champions of these applications (a restarted deployment serves them).
     """
 
     ticks: int = 12
@@ -65,6 +76,7 @@ class DeployConfig:
     context_ticks: int = 288
     refit_every_ticks: int | None = None
     engine: EngineConfig = field(default_factory=EngineConfig)
+    shadow: ShadowConfig | None = None
 
     def __post_init__(self) -> None:
         set_value(self, "ticks", check_int(_KEY + "ticks", self.ticks, low=1))
@@ -86,6 +98,21 @@ class DeployConfig:
             )
         engine = check_sub_config(_KEY + "engine", EngineConfig, self.engine)
         set_value(self, "engine", engine)
+        if self.shadow is not None:
+            shadow = check_sub_config(_KEY + "shadow", ShadowConfig, self.shadow)
+            set_value(self, "shadow", shadow)
+            if self.forecaster_artifact is not None:
+                raise ConfigError(
+                    _KEY + "forecaster_artifact",
+                    "the shadow service serves the registry's models: set either "
+                    "deploy.shadow or deploy.forecaster_artifact, not both",
+                )
+            if tuple(shadow.quantiles) != tuple(engine.observation.quantiles):
+                raise ConfigError(
+                    _KEY + "shadow.quantiles",
+                    f"{list(shadow.quantiles)} must equal engine.observation.quantiles "
+                    f"{list(engine.observation.quantiles)}: the observation shows them",
+                )
         window = engine.observation.window
         if self.warmup_ticks < window:
             raise ConfigError(
@@ -118,12 +145,14 @@ class TickReport:
         outcome: The engine's step outcome (state, reward terms, info, guardrail report).
         actions: The backend actions the decision led to (what was sent to libvirt).
         notes: Everything the backend noted during the tick (pool, measurement gaps).
+        retrains: The shadow service's retrain events of the tick (``deploy.shadow``).
     """
 
     step: int
     outcome: StepOutcome
     actions: list[Action]
     notes: list[str]
+    retrains: tuple[RetrainEvent, ...] = ()
 
 
 class LiveLoop:
@@ -142,7 +171,10 @@ class LiveLoop:
         self.config = config
         self.forecaster = forecaster
         self.history: NDArray[np.float64] | None = None
+        self.service: ShadowService | None = None
+        """The shadow service (``deploy.shadow``, after :meth:`start`)."""
         self._engine: AllocationEngine | None = None
+        self._logged = 0
         self.steps = 0
 
     @property
@@ -214,15 +246,18 @@ class LiveLoop:
         history = self.history if self.history is not None else self.warm_up()
         cfg = self.config
         start_s = float(getattr(self.backend, "start_time_s", 0.0))
-        forecaster = self._forecaster(history, start_s)
-        forecasts = OnlineForecasts(
-            forecaster,
-            history,
-            cfg.engine.horizon,
-            context_ticks=cfg.context_ticks,
-            refit_every_ticks=cfg.refit_every_ticks,
-            start_s=start_s,
-        )
+        forecasts: OnlineForecasts | ShadowServiceForecasts
+        if cfg.shadow is not None:
+            forecasts = self._service_forecasts(cfg.shadow, history, start_s)
+        else:
+            forecasts = OnlineForecasts(
+                self._forecaster(history, start_s),
+                history,
+                cfg.engine.horizon,
+                context_ticks=cfg.context_ticks,
+                refit_every_ticks=cfg.refit_every_ticks,
+                start_s=start_s,
+            )
         self._engine = AllocationEngine(
             self.backend,
             forecasts,
@@ -232,18 +267,51 @@ class LiveLoop:
             max_steps=cfg.ticks,
             time_origin_s=start_s,
         )
-        observation, _info = self._engine.reset()
+        try:  # (the shadow service starts here, on the warm-up)
+            observation, _info = self._engine.reset()
+        except ForecastError as err:
+            if self.service is None:
+                raise
+            raise ConfigError(
+                _KEY + "warmup_ticks",
+                f"the shadow service cannot start on {history.shape[1]} warm-up ticks ({err}); "
+                "raise deploy.warmup_ticks or shorten deploy.shadow.train_window / "
+                "validation_window",
+            ) from err
         self.steps = 0
+        self._logged = 0 if self.service is None else len(self.service.retrain_log)
         return observation
+
+    def _service_forecasts(
+        self, config: ShadowConfig, history: NDArray[np.float64], start_s: float
+    ) -> ShadowServiceForecasts:
+        """The shadow service of the live applications, bootstrapped on the warm-up."""
+        spec = self.backend.spec
+        self.service = ShadowService(config, spec.app_ids, spec.interval_s)
+        horizon = self.service.horizon
+        if horizon < self.config.engine.horizon:
+            raise ConfigError(
+                _KEY + "shadow.horizon",
+                f"{config.horizon!r} = {horizon} ticks is shorter than the observation's "
+                f"furthest forecast lead ({self.config.engine.horizon} ticks)",
+            )
+        return ShadowServiceForecasts(
+            self.service, history, start_s=start_s, context_ticks=history.shape[1]
+        )
 
     def step(self, action: object) -> TickReport:
         """One control tick with ``action`` (the policy's output for the last observation)."""
         outcome = self.engine.step(action)
+        retrains: tuple[RetrainEvent, ...] = ()
+        if self.service is not None:
+            retrains = tuple(self.service.retrain_log[self._logged :])
+            self._logged = len(self.service.retrain_log)
         report = TickReport(
             step=self.steps,
             outcome=outcome,
             actions=[r.action for r in outcome.results],
             notes=self._notes(),
+            retrains=retrains,
         )
         self.steps += 1
         return report
