@@ -211,9 +211,10 @@ class ClusterEnv(gym.Env[dict[str, Any], NDArray[Any]]):
             raise ConfigError(
                 "env.episode_ticks",
                 f"the workload has {n} ticks, the last {self.test_ticks} are the test window "
-                f"and each episode needs {self._first_start} ticks of history before it: an "
-                f"episode of {cfg.episode_ticks} ticks does not fit; shorten it or use a longer "
-                "workload",
+                f"and each episode needs {self._first_start} ticks of history before it "
+                "(warm-up, simulator lead-in, forecaster history): an episode of "
+                f"{cfg.episode_ticks} ticks does not fit; shorten it, the history the "
+                "forecaster needs, or use a longer workload",
             )
 
     def _default_forecaster(self) -> Forecaster:

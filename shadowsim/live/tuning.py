@@ -21,10 +21,17 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from shadowsim.live.binding import error_text
+from shadowsim.live.binding import error_code, error_text
 from shadowsim.live.domain_reading import BYTES_PER_KB, KIB_PER_MIB, Devices
 from shadowsim.resources import Resource
 
+UNPLUG_TIMEOUT_NOTE = (
+    "libvirt stopped waiting for the guest to release the vCPU(s): the guest may still "
+    "release them, and libvirt, whose count the backend reports, may not notice (seen with "
+    "QEMU 7.2, which announced only the removal of the vCPU's local APIC); check the guest's "
+    "online CPUs before relying on the count"
+)
+"""Added to libvirt's error when a vCPU unplug times out."""
 MIN_DIRECTION_SHARE = 0.1
 """Smallest share of a network limit given to either direction."""
 _UINT_MAX = 2**32 - 1  # libvirt's bandwidth fields are unsigned int (KB/s)
@@ -64,13 +71,23 @@ class DomainTuner:
         for flags in self.flag_sets:
             self._set(dom, resource, value, devices, rx_share, flags)
 
-    @staticmethod
     def _set(
-        dom: Any, resource: Resource, value: float, devices: Devices, rx_share: float, flags: int
+        self,
+        dom: Any,
+        resource: Resource,
+        value: float,
+        devices: Devices,
+        rx_share: float,
+        flags: int,
     ) -> None:
         match resource:
             case Resource.CPU:
-                dom.setVcpusFlags(round(value), flags)
+                try:
+                    dom.setVcpusFlags(round(value), flags)
+                except Exception as err:
+                    if error_code(err) == self.lv.VIR_ERR_OPERATION_TIMEOUT:
+                        err.add_note(UNPLUG_TIMEOUT_NOTE)
+                    raise
             case Resource.MEMORY:
                 dom.setMemoryFlags(round(value * KIB_PER_MIB), flags)
             case Resource.DISK:

@@ -174,6 +174,29 @@ def test_a_memory_target_lands_when_a_linux_guest_balloon_gets_there(
         remove_domains(host, name)
 
 
+def test_a_linux_guest_takes_a_vcpu_and_a_timed_out_unplug_says_so(
+    host: QemuHost, tmp_path: Path
+) -> None:
+    kernel, initrd = linux_files(tmp_path)
+    name = PREFIX + "linuxcpu"
+    host.conn.createXML(linux_xml(host, name, kernel, initrd), 0)
+    try:
+        wait_for_balloon(host, name)  # booted, its modules loaded
+        with LibvirtBackend(live_config(host, {"linux": name})) as backend:
+            (up,) = backend.apply([ScaleAction(0, CPU, 2.0)])
+            assert up.accepted, up.reason
+            assert backend.advance().allocation[0, CPU] == 2
+            time.sleep(2.0)  # the guest onlines the new vCPU
+            (down,) = backend.apply([ScaleAction(0, CPU, 1.0)])
+            if down.accepted:  # a hypervisor that reports the unplug done in time
+                assert backend.advance().allocation[0, CPU] == 1
+            else:  # QEMU 7.2 (here): libvirt times out; the entry says what that may mean
+                assert name in down.reason
+                assert "libvirt stopped waiting for the guest to release the vCPU" in down.reason
+    finally:
+        remove_domains(host, name)
+
+
 def test_spare_pool_states_on_a_real_hypervisor(host: QemuHost, tmp_path: Path) -> None:
     spare_prefix = PREFIX + "spare-"
     template = tmp_path / "spare.xml"

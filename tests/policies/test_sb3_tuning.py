@@ -201,9 +201,11 @@ def test_bad_search_space_on_the_command_line_is_one_clear_line(tmp_path: Path) 
 def test_an_episode_that_does_not_fit_fails_before_any_trial(tmp_path: Path) -> None:
     args = [
         sys.executable, "-m", "experiments.tune", f"hydra.run.dir={tmp_path / 'run'}",
-        "workload.n_apps=2", "workload.n_ticks=2304", "env.episode_ticks=16",
+        "workload.n_apps=2", "workload.n_ticks=2304",  # (fitted: a 1,152-tick test window)
+        "forecaster=seasonal_naive", "forecaster.season=1w",  # a week of history per forecast
     ]  # fmt: skip
     done = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr[-2000:]
     assert "error: config key 'env.episode_ticks': the workload has 2304 ticks" in done.stderr
+    assert "needs 2028 ticks of history before it (warm-up" in done.stderr
     assert not (tmp_path / "run" / "ray").exists()  # no trial ran
