@@ -50,6 +50,7 @@ class Sender:
 
     sock: socket.socket
     sent: int = 0
+    failed: OSError | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
@@ -60,8 +61,18 @@ class Sender:
         while not self._stop.is_set():
             try:
                 self.sent += self.sock.send(chunk)
-            except OSError:
+            except OSError as err:
+                self.failed = err
                 return
+
+    def flowing(self, n_bytes: int, timeout_s: float) -> bool:
+        """True once ``n_bytes`` went out; False when the connection failed or stalled."""
+        deadline = time.monotonic() + timeout_s
+        while self.sent < n_bytes:
+            if self.failed is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def stop(self) -> None:
         self._stop.set()
@@ -123,17 +134,27 @@ def guest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetGuest]:
         )
         added = _run("ip", "addr", "add", f"{HOST_IP}/24", "dev", TAP)
         assert added.returncode == 0, added.stderr
+        # the guest's busybox nc takes one connection, then listens anew: an attempt that
+        # timed out here may still be the one it took (and a connection queued behind it is
+        # reset when that one ends), so a connection counts once traffic flows on it
         deadline = time.monotonic() + 120.0
-        while sock is None:
+        sender = None
+        while sender is None:
             try:
                 sock = socket.create_connection((GUEST_IP, GUEST_PORT), timeout=1.0)
             except OSError:
+                sock = None
+            else:
+                sock.settimeout(None)
+                sender = Sender(sock)
+                sender.start()
+                if not sender.flowing(1 << 20, timeout_s=15.0):
+                    sender.stop()
+                    sender = sock = None
+            if sender is None:
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"{name} took no connection in 120 s") from None
+                    raise AssertionError(f"{name}: no TCP traffic flowed into it in 120 s")
                 time.sleep(0.5)
-        sock.settimeout(None)
-        sender = Sender(sock)
-        sender.start()
         yield NetGuest(host, name, sender)
         sender.stop()
     finally:
