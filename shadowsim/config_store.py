@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 import types
 import typing
 from enum import Enum
@@ -151,7 +152,12 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
             known = ", ".join(sorted(fields))
             raise ConfigError(f"{key}.{unknown[0]}", f"unknown key; {tp.__name__} has: {known}")
         kwargs = {k: _convert(hints[k], v, f"{key}.{k}") for k, v in value.items()}
-        return tp(**kwargs)
+        try:
+            return tp(**kwargs)
+        except ConfigError as err:  # a check naming one of its own fields: name it in full
+            if re.split(r"[.\[]", err.key, maxsplit=1)[0] in fields:
+                raise err.under(key) from err
+            raise
     if isinstance(tp, type) and issubclass(tp, Enum):
         if isinstance(value, tp):
             return value

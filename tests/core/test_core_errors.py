@@ -15,12 +15,20 @@ from shadowsim.catalog import Catalog
 from shadowsim.config_store import build_config
 from shadowsim.errors import ConfigError, ShadowSimError, TraceFormatError, UnknownNameError
 from shadowsim.metrics import ServedAllocation
+from shadowsim.shadow.service import ShadowConfig
 from shadowsim.sim.config import ClusterConfig
 from shadowsim.sim.jit import Kernel
 from shadowsim.workloads.synthetic import SyntheticConfig
 from shadowsim.workloads.workload import Priority
 
 # --- build_config ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimulatedShadow:
+    """A job config holding a shadow-service config (which names its keys from ``shadow``)."""
+
+    shadow: ShadowConfig
 
 
 def test_build_config_reads_valid_values() -> None:
@@ -52,6 +60,17 @@ def test_nested_config_that_is_not_a_mapping() -> None:
         match=r"config key 'ClusterConfig': expected a mapping of ClusterConfig fields, got \[1",
     ):
         build_config(ClusterConfig, [1, 2])
+
+
+def test_a_nested_configs_own_check_names_its_full_key() -> None:
+    # MetadataConfig checks its shares itself (key "share_low"); nested two levels down
+    with pytest.raises(
+        ConfigError, match=r"config key 'workload\.metadata\.share_low': share_high \+ share_medium"
+    ):
+        build_config(SyntheticConfig, {"metadata": {"share_high": 0.5}}, key="workload")
+    # a check that names a key from the top already is left as it is
+    with pytest.raises(ConfigError, match=r"config key 'shadow\.accuracy_lead'"):
+        build_config(SimulatedShadow, {"shadow": {"accuracy_lead": 0}}, key="job")
 
 
 def test_enum_value_that_names_no_member() -> None:
