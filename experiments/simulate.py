@@ -48,7 +48,7 @@ register_configs()
 
 def train_shadow_models(
     workload: Workload, config: ShadowConfig, train_end: int, registry: ShadowRegistry
-) -> tuple[Forecaster, dict[str, Any]]:
+) -> tuple[Forecaster, dict[str, Any], str]:
     """Bootstrap the shadow service on ``[0, train_end)``; return what serves.
 
     Returns:
@@ -56,29 +56,27 @@ def train_shadow_models(
         one model per application under PER_APP grouping) and a JSON-able description of
         the registered versions: each model's champion, the version serving it and its kind
         (which may differ from ``config.forecaster`` when a version of another kind scored
-        better on the validation window and stays champion), and the retrain events.
+        better on the validation window and stays champion), and the retrain events; and
+        one line on what serves (the model and version when one serves, else how many
+        models of each kind).
     """
     service = ShadowService(config, workload.app_ids, workload.interval_s, registry=registry)
     events = service.bootstrap(workload.demand[:, :train_end], workload.start_time_s)
     names = service.model_names
-    serving = {i.model_name: f"v{i.version} ({i.kind})" for i in service.instances}
+    served = {i.model_name: (i.version, i.kind) for i in service.instances}
+    serving = {name: f"v{version} ({kind})" for name, (version, kind) in served.items()}
+    if len(served) == 1:
+        summary = " ".join(f"{name} {text}" for name, text in serving.items())
+    else:
+        kinds = Counter(kind for _, kind in served.values())
+        summary = f"{len(served)} models: " + ", ".join(f"{n} {k}" for k, n in kinds.items())
     info = {
         "models": list(names),
         "champion": {name: registry.champion_version(name) for name in names},
         "serving": serving,
         "events": [event.describe() for event in events],
     }
-    return service.served_models(), info
-
-
-def serving_summary(serving: dict[str, str]) -> str:
-    """One line on the models serving: the model and version when one serves, else counts
-    of each kind."""
-    if len(serving) == 1:
-        ((name, version),) = serving.items()
-        return f"{name} {version}"
-    kinds = Counter(version.split(" ", 1)[1].strip("()") for version in serving.values())
-    return f"{len(serving)} models: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+    return service.served_models(), info, summary
 
 
 def print_comparison(rows: dict[str, EpisodeMetrics], title: str) -> None:
@@ -162,9 +160,11 @@ def main(cfg: DictConfig) -> None:
         prefix = f"{shadow_config.model_prefix}-{workload.window(0, train_end).data_key()}"
         shadow_config = replace(shadow_config, model_prefix=prefix)
     registry = ShadowRegistry(cfg.tracking_uri, replace(shadow_config.registry, root=str(root)))
-    forecaster, shadow_info = train_shadow_models(workload, shadow_config, train_end, registry)
+    forecaster, shadow_info, serving = train_shadow_models(
+        workload, shadow_config, train_end, registry
+    )
     print(f"shadow models: {shadow_info['models']} champion {shadow_info['champion']}")
-    print(f"serving: {serving_summary(shadow_info['serving'])}")
+    print(f"serving: {serving}")
 
     results = compare(
         {str(name): partial(instantiate, node) for name, node in cfg.policies.items()},

@@ -76,6 +76,12 @@ class ClusterEnvFactory:
         return ClusterEnv(self.workload, self.cluster, forecaster=forecaster, config=config)
 
 
+def plain_mapping(node: Any) -> dict[str, Any]:
+    """A config node as a plain dict with string keys (resolved); ``{}`` for None."""
+    data = OmegaConf.to_container(node, resolve=True) if node is not None else {}
+    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}
+
+
 def env_factory_from(cfg: DictConfig) -> ClusterEnvFactory:
     """The training envs of a composed config: its ``workload``, ``cluster``, ``env`` and
     (optional) ``forecaster`` nodes; on a workload too short for them the test window and
@@ -90,8 +96,7 @@ def env_factory_from(cfg: DictConfig) -> ClusterEnvFactory:
     for note in notes:
         print(f"short workload: {note}")
     forecaster = cfg.get("forecaster")
-    node = OmegaConf.to_container(forecaster, resolve=True) if forecaster is not None else None
-    plain = {str(k): v for k, v in node.items()} if isinstance(node, dict) else None
+    plain = plain_mapping(forecaster) if forecaster is not None else None
     return ClusterEnvFactory(workload, cluster, env_config, plain)
 
 
@@ -108,9 +113,8 @@ def main(cfg: DictConfig) -> None:
     torch.set_num_threads(int(cfg.threads))
     factory = env_factory_from(cfg)
     workload, node = factory.workload, factory.forecaster
-    train_node = OmegaConf.to_container(cfg.train, resolve=True)
-    assert isinstance(train_node, dict)  # a mapping by construction of conf/train.yaml
-    config = TrainConfig(**{str(k): v for k, v in train_node.items()})
+    train_node = plain_mapping(cfg.train)
+    config = TrainConfig(**train_node)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     root = Path(get_original_cwd()) / str(cfg.tracking_root or "outputs/mlflow")
     facts = {"workload": workload.source, "n_apps": workload.n_apps}

@@ -28,21 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from experiments.cli_errors import reports_errors
 from experiments.json_line import print_json_line
-from experiments.train import env_factory_from
+from experiments.train import env_factory_from, plain_mapping
 from shadowsim.config_store import build_config, register_configs
 from shadowsim_policies.sb3.common import TrainConfig
 from shadowsim_policies.sb3.tuning import TrialResult, TuneConfig, TuneResult, tune_agents
 
 register_configs()
-
-
-def _plain(node: Any) -> dict[str, Any]:
-    data = OmegaConf.to_container(node, resolve=True) if node is not None else {}
-    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def _trial_row(trial: TrialResult) -> dict[str, Any]:
@@ -85,9 +80,9 @@ def main(cfg: DictConfig) -> None:
     torch.set_num_threads(int(cfg.threads))
     factory = env_factory_from(cfg)
     workload, forecaster = factory.workload, factory.forecaster
-    train_node = _plain(cfg.train)
+    train_node = plain_mapping(cfg.train)
     train = TrainConfig(**train_node)
-    tune_node = _plain(cfg.tune)
+    tune_node = plain_mapping(cfg.tune)
     tune = build_config(TuneConfig, tune_node, key="tune")
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     root = Path(get_original_cwd()) / str(cfg.tracking_root or "outputs/mlflow")
@@ -98,8 +93,8 @@ def main(cfg: DictConfig) -> None:
     experiment = str(cfg.experiment)
     common = {
         "train": train_node,
-        "workload": _plain(cfg.workload),
-        "env": _plain(cfg.env),
+        "workload": plain_mapping(cfg.workload),
+        "env": plain_mapping(cfg.env),
         "forecaster": forecaster,
     }
     for trial in result.trials:

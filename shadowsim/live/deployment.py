@@ -288,13 +288,6 @@ class LiveLoop:
         """The shadow service of the live applications, bootstrapped on the warm-up."""
         spec = self.backend.spec
         self.service = ShadowService(config, spec.app_ids, spec.interval_s)
-        horizon = self.service.horizon
-        if horizon < self.config.engine.horizon:
-            raise ConfigError(
-                _KEY + "shadow.horizon",
-                f"{config.horizon!r} = {horizon} ticks is shorter than the observation's "
-                f"furthest forecast lead ({self.config.engine.horizon} ticks)",
-            )
         return ShadowServiceForecasts(
             self.service, history, start_s=start_s, context_ticks=history.shape[1]
         )

@@ -88,14 +88,14 @@ class ServedModels(Forecaster):
 
     def fit(self, history: NDArray[np.float64], *, start_s: float = 0.0) -> ServedModels:
         """Refit every part on its own applications' rows of ``history``; returns self."""
-        hist = self._rows_checked(history)
+        hist = self.check_history(history, fitted=True)
         for rows, model in self.parts:
             model.fit(hist[rows], start_s=start_s)
         return self
 
     def update(self, history: NDArray[np.float64], *, start_s: float = 0.0) -> ServedModels:
         """Let every part adapt online to its rows of ``history``; returns self."""
-        hist = self._rows_checked(history)
+        hist = self.check_history(history, fitted=True)
         for rows, model in self.parts:
             model.update(hist[rows], start_s=start_s)
         return self
@@ -104,7 +104,7 @@ class ServedModels(Forecaster):
         self, history: NDArray[np.float64], horizon: int, *, start_s: float = 0.0
     ) -> NDArray[np.float64]:
         """Each part's forecast of its rows, in application order (see ``Forecaster.predict``)."""
-        hist = self._rows_checked(history)
+        hist = self.check_history(history, fitted=True)
         out = np.empty((self.n_apps, horizon, N_RESOURCES, len(self.quantiles)))
         for rows, model in self.parts:
             out[rows] = model.predict(hist[rows], horizon, start_s=start_s)
@@ -119,7 +119,7 @@ class ServedModels(Forecaster):
         start_s: float = 0.0,
     ) -> NDArray[np.float64]:
         """Each part's batched forecasts of its rows (see :meth:`Forecaster.predict_origins`)."""
-        hist = self._rows_checked(demand)
+        hist = self.check_history(demand, fitted=True)
         at = np.asarray(origins)
         out = np.empty((self.n_apps, len(at), horizon, N_RESOURCES, len(self.quantiles)))
         for rows, model in self.parts:
@@ -158,7 +158,3 @@ class ServedModels(Forecaster):
             own = {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
             parts.append((slice(start, stop), kind.from_state(part["meta"], own)))
         return cls(parts)
-
-    def _rows_checked(self, history: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``history`` validated for the applications served (parts check their own lengths)."""
-        return self.check_history(history, fitted=True)

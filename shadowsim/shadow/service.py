@@ -329,10 +329,12 @@ class ShadowService:
         Raises:
             ForecastError: Before :meth:`bootstrap`.
         """
-        parts = [(slot.rows, slot.forecaster) for slot in self._slots]
-        if self._forecast is None or any(model is None for _, model in parts):
-            raise ForecastError("no serving models yet; call bootstrap(history, start_s) first")
-        return ServedModels([(rows, model) for rows, model in parts if model is not None])
+        parts: list[tuple[slice, Forecaster]] = []
+        for slot in self._slots:
+            if self._forecast is None or slot.forecaster is None:
+                raise ForecastError("no serving models yet; call bootstrap(history, start_s) first")
+            parts.append((slot.rows, slot.forecaster))
+        return ServedModels(parts)
 
     def accuracy(self) -> AccuracyReport:
         """Rolling accuracy of every application (see :class:`RollingAccuracy`)."""

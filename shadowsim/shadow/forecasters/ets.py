@@ -101,7 +101,7 @@ class ETSForecaster(Forecaster):
         n_apps, n_ticks, _ = hist.shape
         if n_ticks < self.min_fit_history:
             raise ForecastError(
-                f"ets: needs at least {self.calib + _MIN_FIT} ticks ({_MIN_FIT} to fit and "
+                f"ets: needs at least {self.min_fit_history} ticks ({_MIN_FIT} to fit and "
                 f"{self.calib} to calibrate), got {n_ticks}; shorten forecaster.calibration"
             )
         fit_end = n_ticks - self.calib
