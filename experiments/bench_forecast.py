@@ -38,6 +38,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from experiments.cli_errors import reports_errors
+from experiments.override_check import checks_overrides
 from shadowsim.config_store import register_configs
 from shadowsim.errors import ConfigError
 from shadowsim.resources import Resource
@@ -147,6 +148,7 @@ def _latency(lstm: Any, workload: Workload, cfg: DictConfig, console: Console) -
     return float(np.median(times))
 
 
+@checks_overrides("bench_forecast")
 @hydra.main(config_path="../conf", config_name="bench_forecast", version_base=None)
 @reports_errors
 def main(cfg: DictConfig) -> None:

@@ -22,6 +22,7 @@ import hydra
 from omegaconf import DictConfig
 
 from experiments.cli_errors import reports_errors
+from experiments.override_check import checks_overrides
 from shadowsim.errors import ConfigError
 from shadowsim.metrics.tracked_runs import TrackedRun, episode_metrics, load_tracked_runs
 
@@ -62,6 +63,7 @@ def _utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
+@checks_overrides("compare")
 @hydra.main(config_path="../conf", config_name="compare", version_base=None)
 @reports_errors
 def main(cfg: DictConfig) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli_errors import reports_errors
+from experiments.override_check import checks_overrides
 from shadowsim.actions import PoolTargetAction, ScaleAllAction, ShiftToSpareAction
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.engine.engine import rejections
@@ -166,6 +167,7 @@ def run_deployment(
     return summary
 
 
+@checks_overrides("live/deploy")
 @hydra.main(version_base=None, config_path="../conf", config_name="live/deploy")
 @reports_errors
 def main(cfg: DictConfig) -> None:

@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli_errors import reports_errors
 from experiments.json_line import print_json_line
+from experiments.override_check import checks_overrides
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.sim.config import ClusterConfig
@@ -72,6 +73,7 @@ def _fmt(value: Any) -> str:
     return f"{float(value):.4g}"
 
 
+@checks_overrides("evaluate")
 @hydra.main(config_path="../conf", config_name="evaluate", version_base=None)
 @reports_errors
 def main(cfg: DictConfig) -> None:

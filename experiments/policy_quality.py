@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli_errors import reports_errors
 from experiments.json_line import print_json_line
+from experiments.override_check import checks_overrides
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.errors import ConfigError
 from shadowsim.shadow.forecaster import Forecaster
@@ -131,6 +132,7 @@ def check_targets(
     return checks
 
 
+@checks_overrides("policy_quality")
 @hydra.main(config_path="../conf", config_name="policy_quality", version_base=None)
 @reports_errors
 def main(cfg: DictConfig) -> None:

@@ -31,6 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli_errors import reports_errors
 from experiments.json_line import print_json_line
+from experiments.override_check import checks_overrides
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
 from shadowsim.shadow.forecaster import Forecaster
@@ -111,6 +112,7 @@ def print_comparison(rows: dict[str, EpisodeMetrics], title: str) -> None:
     Console().print(table)
 
 
+@checks_overrides("simulate")
 @hydra.main(config_path="../conf", config_name="simulate", version_base=None)
 @reports_errors
 def main(cfg: DictConfig) -> None:

@@ -32,6 +32,7 @@ from omegaconf import DictConfig
 
 from experiments.cli_errors import reports_errors
 from experiments.json_line import print_json_line
+from experiments.override_check import checks_overrides
 from experiments.train import env_factory_from, plain_mapping
 from shadowsim.config_store import build_config, register_configs
 from shadowsim_policies.sb3.common import TrainConfig
@@ -67,6 +68,7 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+@checks_overrides("tune")
 @hydra.main(config_path="../conf", config_name="tune", version_base=None)
 @reports_errors
 def main(cfg: DictConfig) -> None:
