@@ -21,6 +21,8 @@ of the vector is built by ``env_factory(i)``.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -45,6 +47,7 @@ from shadowsim_policies.sb3.callbacks import (
     MetricLogger,
     SafeCheckpointCallback,
 )
+from shadowsim_policies.sb3.hyperparameters import minibatch_dividing
 from shadowsim_policies.sb3.per_app_vec_env import PerAppVecEnv
 from shadowsim_policies.sb3.persistence import save_agent
 
@@ -63,6 +66,8 @@ __all__ = [
 
 EnvFactory = Callable[[int], gym.Env[Any, Any]]
 """Builds env number ``i`` of a vector (must be picklable for SubprocVecEnv)."""
+
+LOG = logging.getLogger(__name__)
 
 
 class VecEnvKind(Enum):
@@ -277,6 +282,7 @@ def train_agent(
     else:
         venv = make_vec_env(env_factory, config.n_envs, config.vec_env, algorithm)
         per_step = 1
+    hyper = _fit_minibatch(hyper, venv.num_envs, explicit="batch_size" in config.hyperparameters)
     model = build_model(algorithm, hyper, venv, config.seed, config.policy)
     facts = dict(training_facts or {})
     facts.update(seed=config.seed, n_envs=config.n_envs, per_app=config.per_app)
@@ -352,3 +358,26 @@ class _Shifted:
 
     def __call__(self, index: int) -> gym.Env[Any, Any]:
         return self.factory(self.offset + index)
+
+
+def _fit_minibatch(hyper: Hyperparameters, n_envs: int, *, explicit: bool) -> Hyperparameters:
+    """``hyper`` with a minibatch size that divides the rollout, unless the user chose it.
+
+    Only for algorithms with rollouts cut into minibatches (``n_steps`` and ``batch_size``:
+    PPO, RecurrentPPO); ``n_envs`` is the vectorised env's count (per-application training:
+    envs x applications). The change is logged and saved with the agent.
+    """
+    n_steps = getattr(hyper, "n_steps", None)
+    batch = getattr(hyper, "batch_size", None)
+    if explicit or not isinstance(n_steps, int) or not isinstance(batch, int):
+        return hyper
+    rollout = n_steps * n_envs
+    fitted = minibatch_dividing(batch, rollout)
+    if fitted == batch:
+        return hyper
+    LOG.info(
+        "batch_size %d -> %d: a divisor of the rollout (%d steps x %d envs = %d samples), so no "
+        "minibatch is cut short; set train.hyperparameters.batch_size to keep yours",
+        batch, fitted, n_steps, n_envs, rollout,
+    )
+    return dataclasses.replace(hyper, batch_size=fitted)  # type: ignore[type-var]

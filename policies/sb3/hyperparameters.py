@@ -139,3 +139,27 @@ class ModelKwargs:
         """Keyword arguments of the SB3 policy constructor (network shape, activation)."""
         arch = list(self.net_arch)
         return {"net_arch": {"pi": arch, "vf": arch}, "activation_fn": self.activation.module}
+
+
+def minibatch_dividing(batch_size: int, rollout: int) -> int:
+    """The minibatch size nearest ``batch_size`` that divides a rollout of ``rollout`` samples.
+
+    SB3's on-policy algorithms cut each rollout (``n_steps`` x the number of envs; with
+    per-application training, x the applications) into minibatches of ``batch_size`` and
+    leave a smaller one at the end when it does not divide the rollout (and warn). The
+    per-application defaults' 400 suits 50 applications (32 x 50 = 1,600) but not 30 (960:
+    a last minibatch of 160); this gives 480 there.
+
+    Args:
+        batch_size: The wanted minibatch size, >= 1.
+        rollout: Samples per rollout, >= 1.
+
+    Returns:
+        The divisor of ``rollout`` nearest ``batch_size`` (the larger of two as near), or
+        ``rollout`` when it is smaller than ``batch_size``.
+    """
+    if rollout <= batch_size:
+        return rollout
+    divisors = [d for d in range(1, math.isqrt(rollout) + 1) if rollout % d == 0]
+    divisors += [rollout // d for d in divisors]
+    return min(divisors, key=lambda d: (abs(d - batch_size), -d))

@@ -161,6 +161,25 @@ def test_per_app_ppo_trains_saves_and_acts_on_the_whole_env(tmp_path):
         agent.bind(make_env(0, n_apps=4))
 
 
+def test_per_app_minibatches_divide_the_rollout_unless_chosen(tmp_path, caplog):
+    """200 steps x 3 applications = 600 samples: the default 400 becomes 300 (logged, saved)."""
+    torch.set_num_threads(1)
+    hyper = {"n_steps": 200, "n_epochs": 1, "net_arch": [8]}
+    config = TrainConfig(
+        algorithm="ppo", per_app=True, total_timesteps=200, eval_every=0, checkpoint_every=0,
+        progress_bar=False, hyperparameters=hyper,
+    )
+    with caplog.at_level("INFO", logger="shadowsim_policies.sb3.common"):
+        result = train_agent(make_env, config, tmp_path / "fitted")
+    meta = json.loads((result.agent_dir / "agent.json").read_text())
+    assert meta["hyperparameters"]["batch_size"] == 300
+    assert "batch_size 400 -> 300: a divisor of the rollout (200 steps x 3 envs" in caplog.text
+    chosen = TrainConfig(**{**config.__dict__, "hyperparameters": {**hyper, "batch_size": 400}})
+    result = train_agent(make_env, chosen, tmp_path / "chosen")
+    meta = json.loads((result.agent_dir / "agent.json").read_text())
+    assert meta["hyperparameters"]["batch_size"] == 400
+
+
 def test_per_app_config_errors_name_the_key():
     with pytest.raises(ConfigError, match=r"train\.per_app.*ppo and a2c"):
         TrainConfig(algorithm="recurrent_ppo", per_app=True)

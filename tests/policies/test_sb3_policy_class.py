@@ -135,3 +135,16 @@ def test_per_app_defaults_fill_only_what_is_not_given():
     assert hyper.net_arch == (64, 64)
     plain = ppo.hyperparameters({"n_steps": 8})
     assert (plain.batch_size, plain.net_arch) == (64, (128, 128))
+
+
+@pytest.mark.parametrize(
+    ("batch", "rollout", "expected"),
+    [(400, 1600, 400), (400, 960, 480), (400, 96, 96), (64, 256, 64), (400, 30 * 32 * 3, 360),
+     (100, 7 * 32, 112), (5, 7, 7), (2, 2, 2)],
+)
+def test_minibatch_dividing_the_rollout(batch: int, rollout: int, expected: int) -> None:
+    from shadowsim_policies.sb3.hyperparameters import minibatch_dividing
+
+    fitted = minibatch_dividing(batch, rollout)
+    assert fitted == expected
+    assert rollout % fitted == 0
