@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from shadowsim.live.config import LiveConfig
 from shadowsim.live.deployment import DeployConfig, LiveLoop, TickReport
 from shadowsim.resources import RESOURCES
 from shadowsim_policies.base import Policy, PolicyContext
+from shadowsim_policies.engine_settings import adopt_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -112,6 +114,12 @@ def run_deployment(
     from shadowsim.live.backend import LibvirtBackend
 
     began = time.perf_counter()
+    engine, notes = adopt_settings(deploy.engine, policy.engine_settings, where="deploy.engine")
+    if notes:  # a trained agent runs with the settings it was trained with
+        deploy = replace(deploy, engine=engine)
+        if echo:
+            for note in notes:
+                print(f"agent's settings: {note}")
     with LibvirtBackend(live) as backend:
         spec = backend.spec
         if echo:

@@ -35,6 +35,7 @@ from shadowsim.config_store import build_config, register_configs
 from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.sim.config import ClusterConfig
 from shadowsim_envs.env_config import EnvConfig
+from shadowsim_policies.engine_settings import adopt_settings
 from shadowsim_policies.evaluation import (
     ModeChoice,
     SeedResult,
@@ -89,7 +90,8 @@ def main(cfg: DictConfig) -> None:
     base = build_config(EnvConfig, cfg.env, key="env")
     mode = ModeChoice(str(cfg.action_mode).lower())
     seeds = [int(s) for s in cfg.seeds]
-    policy_name = str(instantiate(cfg.policy).name)
+    probe = instantiate(cfg.policy)
+    policy_name = str(probe.name)
 
     workload_for_seed = seeded_workloads(cfg.workload, bool(cfg.vary_metadata_seed))
     first = workload_for_seed(seeds[0])
@@ -97,6 +99,8 @@ def main(cfg: DictConfig) -> None:
     base, cluster, notes = fit_env_to_workload(first.n_ticks, interval_s, base, cluster)
     for note in notes:
         print(f"short workload: {note}")
+    for note in adopt_settings(base.engine, probe.engine_settings)[1]:
+        print(f"agent's settings: {note}")
 
     def forecaster() -> Forecaster | None:
         if cfg.get("forecaster") is None:

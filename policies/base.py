@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -152,12 +152,16 @@ class Policy(ABC):
         observation_version: The observation layout the policy reads.
         needs_oracle: True for policies that must see perfect forecasts (the env must be
             built with OracleForecasts).
+        engine_settings: The env's action and observation settings the policy was made for
+            (a trained agent: those it was trained with, :mod:`~shadowsim_policies.
+            engine_settings`), which evaluation adopts; None for the baselines (any).
     """
 
     name: str = ""
     action_mode: ActionMode = ActionMode.CONTINUOUS
     observation_version: str = "1"  # the layout the baselines were written for
     needs_oracle: ClassVar[bool] = False
+    engine_settings: Mapping[str, Any] | None = None
 
     def __init__(self) -> None:
         self._context: PolicyContext | None = None

@@ -21,7 +21,6 @@ from enum import Enum
 from typing import Any
 
 from shadowsim.engine.action_codec import ActionMode
-from shadowsim.engine.engine_config import EngineConfig
 from shadowsim.errors import ConfigError
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
 from shadowsim.shadow.forecaster import Forecaster
@@ -32,6 +31,7 @@ from shadowsim_envs.cluster_env import ClusterEnv
 from shadowsim_envs.env_config import EnvConfig
 from shadowsim_envs.rollout import run_episode
 from shadowsim_policies.base import Policy
+from shadowsim_policies.engine_settings import adopt_settings
 from shadowsim_policies.oracle import OraclePolicy
 
 
@@ -109,10 +109,12 @@ class SeedResult:
 def env_config_for(policy: Policy, base: EnvConfig, mode: ModeChoice, seed: int) -> EnvConfig:
     """The env settings for ``policy``: test window, seed, action mode, oracle forecasts.
 
-    A policy that needs perfect foresight gets OracleForecasts and every lead from 1 to the
-    longest one (its look-ahead for the maximum change per tick needs them all).
+    A trained agent gets the action and observation settings it was trained with
+    (:func:`~shadowsim_policies.engine_settings.adopt_settings`). A policy that needs perfect
+    foresight gets OracleForecasts and every lead from 1 to the longest one (its look-ahead
+    for the maximum change per tick needs them all).
     """
-    engine: EngineConfig = base.engine
+    engine, _ = adopt_settings(base.engine, policy.engine_settings)
     wanted = policy.action_mode if mode is ModeChoice.NATIVE else ActionMode(mode.value)
     engine = replace(engine, action=replace(engine.action, mode=wanted))
     if policy.needs_oracle:

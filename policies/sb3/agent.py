@@ -77,6 +77,9 @@ class SB3Agent(Policy):
         self.observation_version = observation_version
         self.recurrent = recurrent
         self.metadata = dict(metadata or {})
+        training = self.metadata.get("training")
+        saved = training.get("env_engine") if isinstance(training, dict) else None
+        self.engine_settings = saved if isinstance(saved, dict) else None  # older agents: None
         self.action_mode = (
             ActionMode.CONTINUOUS
             if isinstance(env_action_space, spaces.Box)

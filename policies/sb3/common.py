@@ -38,6 +38,8 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
 from shadowsim.errors import ConfigError, UnknownNameError
+from shadowsim_envs.env_config import EnvConfig
+from shadowsim_policies.engine_settings import engine_settings
 from shadowsim_policies.policy_config import freeze, number
 from shadowsim_policies.sb3.algorithm import ALGORITHMS, Algorithm, Hyperparameters
 from shadowsim_policies.sb3.app_split import AppSplit, AppSplitPredictor
@@ -273,6 +275,10 @@ def train_agent(
     out = Path(out_dir)
     probe = env_factory(0)
     env_action_space = probe.action_space
+    facts = dict(training_facts or {})
+    env_config = getattr(probe.unwrapped, "config", None)
+    if isinstance(env_config, EnvConfig):  # what evaluation adopts (engine_settings.py)
+        facts.setdefault("env_engine", engine_settings(env_config.engine))
     split = AppSplit(probe.observation_space, probe.action_space) if config.per_app else None
     probe.close()
     venv: VecEnv
@@ -284,7 +290,6 @@ def train_agent(
         per_step = 1
     hyper = _fit_minibatch(hyper, venv.num_envs, explicit="batch_size" in config.hyperparameters)
     model = build_model(algorithm, hyper, venv, config.seed, config.policy)
-    facts = dict(training_facts or {})
     facts.update(seed=config.seed, n_envs=config.n_envs, per_app=config.per_app)
 
     def save(m: BaseAlgorithm, directory: Path) -> Path:

@@ -18,7 +18,7 @@ from shadowsim.shadow.registry import RegistryConfig, ShadowRegistry
 from shadowsim.shadow.service import ModelGrouping, ShadowConfig
 from shadowsim.shadow.triggers import RetrainConfig
 
-from .agents import train_tiny_agent
+from .agents import train_continuous_agent, train_tiny_agent
 from .libvirt_nodes import demo_config, skip_without_libvirt
 
 pytestmark = skip_without_libvirt
@@ -80,6 +80,21 @@ def test_saved_sb3_agent_deploys_unchanged(tmp_path: Path, agent_dir: Path) -> N
     summary = run_deployment(demo_config(tmp_path), DEPLOY, load_agent(agent_dir), echo=False)
     assert summary["policy"] == "sb3_ppo"
     assert summary["ticks"] == 3
+
+
+def test_an_agent_runs_live_with_the_settings_it_was_trained_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DEPLOY has the default DISCRETE actions; the agent's CONTINUOUS ones are adopted."""
+    from experiments.deploy import run_deployment
+    from shadowsim_policies.sb3 import load_agent
+
+    agent = load_agent(train_continuous_agent(3, tmp_path / "agent"))
+    summary = run_deployment(demo_config(tmp_path), DEPLOY, agent)
+    assert summary["ticks"] == 3
+    printed = capsys.readouterr().out.splitlines()
+    assert "agent's settings: deploy.engine.action.mode DISCRETE -> CONTINUOUS" in printed
+    assert "agent's settings: deploy.engine.action.max_target 1024.0 -> 4.0" in printed
 
 
 def test_an_agent_for_other_applications_is_refused(tmp_path: Path, agent_dir: Path) -> None:
