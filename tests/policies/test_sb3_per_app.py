@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -169,13 +170,15 @@ def test_per_app_minibatches_divide_the_rollout_unless_chosen(tmp_path, caplog):
         algorithm="ppo", per_app=True, total_timesteps=200, eval_every=0, checkpoint_every=0,
         progress_bar=False, hyperparameters=hyper,
     )
-    with caplog.at_level("INFO", logger="shadowsim_policies.sb3.common"):
+    with caplog.at_level("INFO", logger="shadowsim_policies.sb3.common"), warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*truncated mini-batch")
         result = train_agent(make_env, config, tmp_path / "fitted")
     meta = json.loads((result.agent_dir / "agent.json").read_text())
     assert meta["hyperparameters"]["batch_size"] == 300
     assert "batch_size 400 -> 300: a divisor of the rollout (200 steps x 3 envs" in caplog.text
     chosen = TrainConfig(**{**config.__dict__, "hyperparameters": {**hyper, "batch_size": 400}})
-    result = train_agent(make_env, chosen, tmp_path / "chosen")
+    with pytest.warns(UserWarning, match="truncated mini-batch of size 200"):  # SB3's, as chosen
+        result = train_agent(make_env, chosen, tmp_path / "chosen")
     meta = json.loads((result.agent_dir / "agent.json").read_text())
     assert meta["hyperparameters"]["batch_size"] == 400
 
