@@ -2,7 +2,7 @@
 
     python -m experiments.compare                                    # newest run per policy
     python -m experiments.compare 'experiments=[shadowsim-policy-quality]'
-    python -m experiments.compare filter="tags.workload LIKE '%bitbrains%'" sort_by=regret
+    python -m experiments.compare "filter='tags.workload LIKE \"%bitbrains%\"'" sort_by=regret
     python -m experiments.evaluate -m policy=hpa,vpa,shadow && python -m experiments.compare
 
 Reads the runs that ``evaluate``, ``simulate`` and ``policy_quality`` (and Hydra ``-m`` sweeps of

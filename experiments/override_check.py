@@ -82,6 +82,8 @@ def override_problem(config_name: str, argv: Sequence[str]) -> str | None:
         full_key = getattr(err.__cause__, "full_key", None)
         if isinstance(full_key, str) and full_key:
             return _unknown_key(config_name, overrides, full_key)
+    except Exception:  # e.g. an override Hydra cannot parse: Hydra reports it as usual
+        return None
     return None
 
 

@@ -73,6 +73,7 @@ def test_a_key_with_no_near_name_lists_the_keys_there() -> None:
         ["-m", "policy=hpaa"],  # Hydra flags: Hydra's own handling
         ["policy=hpa,vpa"],  # a sweep without -m: Hydra explains it
         ["~workload.seedd"],  # a deletion: Hydra names it
+        ["filter=tags.window LIKE '%bitbrains%'"],  # not Hydra's grammar: Hydra explains it
     ],
 )
 def test_what_composes_or_hydra_explains_is_left_to_hydra(argv: list[str]) -> None:
@@ -95,3 +96,17 @@ def test_the_entry_points_check_their_command_line() -> None:
         "did you mean 'cluster.n_hosts'?"
     )
     assert run.stdout == ""
+
+
+def test_an_override_hydra_cannot_parse_gets_hydras_message_not_a_traceback() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "experiments.compare", "filter=tags.window LIKE '%bitbrains%'"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert "extraneous input" in run.stderr
+    assert "Traceback" not in run.stderr
