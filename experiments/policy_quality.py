@@ -57,6 +57,7 @@ COLUMNS: tuple[tuple[str, str, float, str], ...] = (
     ("viol. HIGH %", "sla_violation_rate_high", 100.0, ".2f"),
     ("p95 resp. (s)", "p95_response_time_s", 1.0, ".3g"),
     ("regret %", "regret_relative", 100.0, ".1f"),
+    ("return (cu)", "episode_return", 1.0, ".1f"),
 )
 """Table columns: header, metric key, scale, format."""
 
@@ -212,7 +213,10 @@ def main(cfg: DictConfig) -> None:
         "forecaster": _forecaster_name(cfg),
         "policies": {name: {"mean": m, "std": s} for name, (m, s) in rows.items()},
         "per_seed": {
-            name: [dict(seed=r.seed, **r.metrics.as_dict()) for r in runs]
+            name: [
+                dict(seed=r.seed, episode_return=r.episode_return, **r.metrics.as_dict())
+                for r in runs
+            ]
             for name, runs in results.items()
         },
         "targets": checks,

@@ -92,6 +92,9 @@ class SeedResult:
         wall_s: Episode wall time, s.
         guardrail_counts: Target entries changed per guardrail rule.
         rejections: Number of backend rejection lines.
+        episode_return: Sum of the env's rewards over the episode, cu (minus the cost and
+            the priced SLA violations under ``env.engine.reward``: what an RL agent is
+            trained to raise, so agents and baselines compare on their objective too).
     """
 
     seed: int
@@ -100,6 +103,7 @@ class SeedResult:
     wall_s: float
     guardrail_counts: dict[str, int] = field(default_factory=dict)
     rejections: int = 0
+    episode_return: float = 0.0
 
     def with_metrics(self, metrics: EpisodeMetrics) -> SeedResult:
         """A copy with other metrics (e.g. with the regret filled in)."""
@@ -132,15 +136,23 @@ def run_seed(
     env_config: EnvConfig,
     forecaster: Forecaster | None,
     seed: int,
-) -> tuple[EpisodeMetrics, int, float, dict[str, int], int]:
-    """One test-window episode of a bound-at-once policy; returns metrics and facts."""
+) -> SeedResult:
+    """One test-window episode of a bound-at-once policy."""
     env = ClusterEnv(workload, cluster, forecaster=forecaster, config=env_config)
     policy.bind(env)
     start = time.perf_counter()
     result = run_episode(env, policy, seed=seed)
     wall = time.perf_counter() - start
     env.close()
-    return result.metrics, result.n_steps, wall, result.guardrail_counts, len(result.rejections)
+    return SeedResult(
+        seed,
+        result.metrics,
+        result.n_steps,
+        wall,
+        result.guardrail_counts,
+        len(result.rejections),
+        result.total_reward,
+    )
 
 
 def evaluate(
@@ -174,18 +186,16 @@ def evaluate(
         workload = workload_for_seed(seed)
         policy = policy_factory()
         env_config = env_config_for(policy, base, mode, seed)
-        metrics, steps, wall, guards, rejections = run_seed(
-            policy, workload, cluster, env_config, forecaster_factory(), seed
-        )
+        result = run_seed(policy, workload, cluster, env_config, forecaster_factory(), seed)
         if regret:
             if policy.needs_oracle:
-                metrics = metrics.with_regret(metrics)
+                result = result.with_metrics(result.metrics.with_regret(result.metrics))
             else:
                 oracle = OraclePolicy()
                 oracle_env = env_config_for(oracle, base, ModeChoice.NATIVE, seed)
-                best = run_seed(oracle, workload, cluster, oracle_env, None, seed)[0]
-                metrics = metrics.with_regret(best)
-        results.append(SeedResult(seed, metrics, steps, wall, guards, rejections))
+                best = run_seed(oracle, workload, cluster, oracle_env, None, seed).metrics
+                result = result.with_metrics(result.metrics.with_regret(best))
+        results.append(result)
     return results
 
 
@@ -246,8 +256,9 @@ def compare(
 
 
 def summary(results: Sequence[SeedResult]) -> tuple[dict[str, float], dict[str, float]]:
-    """Mean and (sample) standard deviation over seeds of every numeric metric."""
-    rows = [r.metrics.as_dict() for r in results]
+    """Mean and (sample) standard deviation over seeds of every numeric metric, and of the
+    episode return (``episode_return``)."""
+    rows = [{**r.metrics.as_dict(), "episode_return": r.episode_return} for r in results]
     mean: dict[str, float] = {}
     std: dict[str, float] = {}
     for key, value in rows[0].items():

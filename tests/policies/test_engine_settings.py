@@ -103,3 +103,4 @@ def test_an_agent_is_evaluated_with_the_settings_it_was_trained_with(tmp_path: P
     assert load_agent(agent_dir).engine_settings is None
     with pytest.raises(PolicyError, match="trained on the observation space"):
         evaluate(lambda: load_agent(agent_dir), _workload, ClusterConfig(), base, [0], regret=False)
+
