@@ -124,9 +124,10 @@ def _unknown_option(err: Any, overrides: list[str]) -> str | None:
     options = options or _options(group)
     close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    folder = f" (conf/{group}/)" if (CONF / group).is_dir() else ""  # not Hydra's own groups
     return (
         f"override {culprit!r}: config group '{group}' has no option '{name}'{hint} "
-        f"Options: {', '.join(options)} (conf/{group}/)"
+        f"Options: {', '.join(options)}{folder}"
     )
 
 
