@@ -87,16 +87,17 @@ def test_what_composes_or_hydra_explains_is_left_to_hydra(argv: list[str]) -> No
     assert override_problem("evaluate", argv) is None
 
 
-def test_the_entry_points_check_their_command_line() -> None:
-    """The real command: one line on stderr, exit status 2, before any work."""
-    run = subprocess.run(
-        [sys.executable, "-m", "experiments.simulate", "cluster.n_hostss=3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+def _command(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m experiments.ARGV...`` from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", *argv], cwd=ROOT, capture_output=True, text=True, timeout=120,
         check=False,
     )
+
+
+def test_the_entry_points_check_their_command_line() -> None:
+    """The real command: one line on stderr, exit status 2, before any work."""
+    run = _command("experiments.simulate", "cluster.n_hostss=3")
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1] == (
         "error: override 'cluster.n_hostss=3': cluster=default has no key 'n_hostss'; "
@@ -106,14 +107,7 @@ def test_the_entry_points_check_their_command_line() -> None:
 
 
 def test_an_override_hydra_cannot_parse_gets_hydras_message_not_a_traceback() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "experiments.compare", "filter=tags.window LIKE '%bitbrains%'"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = _command("experiments.compare", "filter=tags.window LIKE '%bitbrains%'")
     assert run.returncode == 1
     assert "extraneous input" in run.stderr
     assert "Traceback" not in run.stderr
