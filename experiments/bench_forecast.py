@@ -30,15 +30,13 @@ import math
 from dataclasses import replace
 from typing import Any
 
-import hydra
 import numpy as np
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from experiments.cli_errors import reports_errors
-from experiments.override_check import checks_overrides
+from experiments.entry_point import entry_point
 from shadowsim.config_store import register_configs
 from shadowsim.errors import ConfigError
 from shadowsim.resources import Resource
@@ -148,9 +146,7 @@ def _latency(lstm: Any, workload: Workload, cfg: DictConfig, console: Console) -
     return float(np.median(times))
 
 
-@checks_overrides("bench_forecast")
-@hydra.main(config_path="../conf", config_name="bench_forecast", version_base=None)
-@reports_errors
+@entry_point("bench_forecast")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

@@ -14,7 +14,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from omegaconf import DictConfig
 
@@ -26,7 +26,7 @@ USAGE_ERROR_STATUS = 2
 
 
 def reports_errors(task: Callable[[DictConfig], R]) -> Callable[[DictConfig], R]:
-    """Wrap a Hydra task function (put it under ``@hydra.main``).
+    """Wrap a Hydra task function, under ``hydra.main`` (as :mod:`experiments.entry_point` does).
 
     Args:
         task: The entry point's task function.
@@ -43,7 +43,12 @@ def reports_errors(task: Callable[[DictConfig], R]) -> Callable[[DictConfig], R]
         except ShadowSimError as err:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
-            print(f"error: {err}", file=sys.stderr, flush=True)
-            raise SystemExit(USAGE_ERROR_STATUS) from err
+            usage_error(str(err), cause=err)
 
     return run
+
+
+def usage_error(message: str, *, cause: BaseException | None = None) -> NoReturn:
+    """Print ``error: <message>`` on stderr and exit with status 2."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(USAGE_ERROR_STATUS) from cause

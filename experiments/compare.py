@@ -18,11 +18,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
-from experiments.cli_errors import reports_errors
-from experiments.override_check import checks_overrides
+from experiments.entry_point import entry_point
 from shadowsim.errors import ConfigError
 from shadowsim.metrics.tracked_runs import TrackedRun, episode_metrics, load_tracked_runs
 
@@ -63,9 +61,7 @@ def _utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-@checks_overrides("compare")
-@hydra.main(config_path="../conf", config_name="compare", version_base=None)
-@reports_errors
+@entry_point("compare")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     from hydra.core.hydra_config import HydraConfig

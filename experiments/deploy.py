@@ -28,8 +28,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.cli_errors import reports_errors
-from experiments.override_check import checks_overrides
+from experiments.entry_point import entry_point
 from shadowsim.actions import PoolTargetAction, ScaleAllAction, ShiftToSpareAction
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.engine.engine import rejections
@@ -175,9 +174,7 @@ def run_deployment(
     return summary
 
 
-@checks_overrides("live/deploy")
-@hydra.main(version_base=None, config_path="../conf", config_name="live/deploy")
-@reports_errors
+@entry_point("live/deploy")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     live = build_config(LiveConfig, cfg.live, "live")

@@ -24,13 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.cli_errors import reports_errors
+from experiments.entry_point import entry_point
 from experiments.json_line import print_json_line
-from experiments.override_check import checks_overrides
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.shadow.forecaster import Forecaster
 from shadowsim.sim.config import ClusterConfig
@@ -74,9 +72,7 @@ def _fmt(value: Any) -> str:
     return f"{float(value):.4g}"
 
 
-@checks_overrides("evaluate")
-@hydra.main(config_path="../conf", config_name="evaluate", version_base=None)
-@reports_errors
+@entry_point("evaluate")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

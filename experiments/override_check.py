@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from experiments.cli_errors import USAGE_ERROR_STATUS
+from experiments.cli_errors import usage_error
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -33,7 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def checks_overrides(config_name: str) -> Callable[[F], F]:
-    """Decorate what ``@hydra.main(config_name=...)`` returns (put it above that line).
+    """Decorate what ``hydra.main(config_name=...)`` returns (:mod:`experiments.entry_point` does).
 
     Args:
         config_name: The entry point's config, as given to ``hydra.main``.
@@ -49,8 +49,7 @@ def checks_overrides(config_name: str) -> Callable[[F], F]:
             if not args and not kwargs:
                 problem = override_problem(config_name, sys.argv[1:])
                 if problem is not None:
-                    print(f"error: {problem}", file=sys.stderr, flush=True)
-                    raise SystemExit(USAGE_ERROR_STATUS)
+                    usage_error(problem)
             return hydra_main(*args, **kwargs)
 
         return run  # type: ignore[return-value]

@@ -25,12 +25,10 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.cli_errors import reports_errors
+from experiments.entry_point import entry_point
 from experiments.json_line import print_json_line
-from experiments.override_check import checks_overrides
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.errors import ConfigError
 from shadowsim.shadow.forecaster import Forecaster
@@ -133,9 +131,7 @@ def check_targets(
     return checks
 
 
-@checks_overrides("policy_quality")
-@hydra.main(config_path="../conf", config_name="policy_quality", version_base=None)
-@reports_errors
+@entry_point("policy_quality")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

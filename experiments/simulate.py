@@ -26,12 +26,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.cli_errors import reports_errors
+from experiments.entry_point import entry_point
 from experiments.json_line import print_json_line
-from experiments.override_check import checks_overrides
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.metrics.episode_metrics import EpisodeMetrics
 from shadowsim.shadow.forecaster import Forecaster
@@ -112,9 +110,7 @@ def print_comparison(rows: dict[str, EpisodeMetrics], title: str) -> None:
     Console().print(table)
 
 
-@checks_overrides("simulate")
-@hydra.main(config_path="../conf", config_name="simulate", version_base=None)
-@reports_errors
+@entry_point("simulate")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

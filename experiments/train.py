@@ -30,11 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.cli_errors import reports_errors
-from experiments.override_check import checks_overrides
+from experiments.entry_point import entry_point
 from shadowsim.config_store import build_config, register_configs
 from shadowsim.sim.config import ClusterConfig
 from shadowsim.workloads.loading import load_workload
@@ -101,9 +99,7 @@ def env_factory_from(cfg: DictConfig) -> ClusterEnvFactory:
     return ClusterEnvFactory(workload, cluster, env_config, plain)
 
 
-@checks_overrides("train")
-@hydra.main(config_path="../conf", config_name="train", version_base=None)
-@reports_errors
+@entry_point("train")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch

@@ -27,12 +27,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig
 
-from experiments.cli_errors import reports_errors
+from experiments.entry_point import entry_point
 from experiments.json_line import print_json_line
-from experiments.override_check import checks_overrides
 from experiments.train import env_factory_from, plain_mapping
 from shadowsim.config_store import build_config, register_configs
 from shadowsim_policies.sb3.common import TrainConfig
@@ -68,9 +66,7 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-@checks_overrides("tune")
-@hydra.main(config_path="../conf", config_name="tune", version_base=None)
-@reports_errors
+@entry_point("tune")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (see the module docstring)."""
     import torch
