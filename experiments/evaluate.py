@@ -57,7 +57,7 @@ def print_table(title: str, results: Sequence[SeedResult]) -> None:
     for r in results:
         table.add_column(f"seed {r.seed}", justify="right")
     table.add_column("mean ± std", justify="right")
-    rows = [{**r.metrics.as_dict(), "episode_return": r.episode_return} for r in results]
+    rows = [r.as_dict() for r in results]
     for key in mean:
         cells = [_fmt(row[key]) for row in rows]
         table.add_row(key, *cells, f"{_fmt(mean[key])} ± {_fmt(std[key])}")
@@ -141,10 +141,7 @@ def main(cfg: DictConfig) -> None:
         "n_apps": results[0].metrics.n_apps,
         "metrics": mean,
         "std": std,
-        "per_seed": [
-            dict(seed=r.seed, episode_return=r.episode_return, **r.metrics.as_dict())
-            for r in results
-        ],
+        "per_seed": [dict(seed=r.seed, **r.as_dict()) for r in results],
         "wall_s": float(np.sum([r.wall_s for r in results])),
         "mlflow_run_id": run.run_id,
     }

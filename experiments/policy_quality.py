@@ -209,10 +209,7 @@ def main(cfg: DictConfig) -> None:
         "forecaster": _forecaster_name(cfg),
         "policies": {name: {"mean": m, "std": s} for name, (m, s) in rows.items()},
         "per_seed": {
-            name: [
-                dict(seed=r.seed, episode_return=r.episode_return, **r.metrics.as_dict())
-                for r in runs
-            ]
+            name: [dict(seed=r.seed, **r.as_dict()) for r in runs]
             for name, runs in results.items()
         },
         "targets": checks,

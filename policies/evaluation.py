@@ -105,6 +105,10 @@ class SeedResult:
     rejections: int = 0
     episode_return: float = 0.0
 
+    def as_dict(self) -> dict[str, Any]:
+        """The metrics (:meth:`EpisodeMetrics.as_dict`) and ``episode_return``."""
+        return {**self.metrics.as_dict(), "episode_return": self.episode_return}
+
     def with_metrics(self, metrics: EpisodeMetrics) -> SeedResult:
         """A copy with other metrics (e.g. with the regret filled in)."""
         return replace(self, metrics=metrics)
@@ -258,7 +262,7 @@ def compare(
 def summary(results: Sequence[SeedResult]) -> tuple[dict[str, float], dict[str, float]]:
     """Mean and (sample) standard deviation over seeds of every numeric metric, and of the
     episode return (``episode_return``)."""
-    rows = [{**r.metrics.as_dict(), "episode_return": r.episode_return} for r in results]
+    rows = [r.as_dict() for r in results]
     mean: dict[str, float] = {}
     std: dict[str, float] = {}
     for key, value in rows[0].items():
